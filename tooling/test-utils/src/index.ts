@@ -1,0 +1,2 @@
+export type { TierConformanceFixture } from './tier-conformance.js';
+export { runTierConformance } from './tier-conformance.js';
