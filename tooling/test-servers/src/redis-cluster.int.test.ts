@@ -1,0 +1,109 @@
+import { Cluster, Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidOptionsError, ServerNotFoundError } from './errors.js';
+import { type RedisClusterServer, startRedisCluster } from './redis-cluster.js';
+import type { RedisServer } from './redis-server.js';
+
+const clusters: RedisClusterServer[] = [];
+const clients: (Redis | Cluster)[] = [];
+
+async function cluster(options?: Parameters<typeof startRedisCluster>[0]) {
+  const started = await startRedisCluster(options);
+  clusters.push(started);
+  return started;
+}
+
+function direct(node: RedisServer): Redis {
+  const created = new Redis(node.options());
+  // Reconnection attempts to a killed node are expected; keep them out of the output.
+  created.on('error', () => {});
+  clients.push(created);
+  return created;
+}
+
+function probe(pid: number): string | undefined {
+  try {
+    process.kill(pid, 0);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code;
+  }
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await Promise.all(clusters.splice(0).map((c) => c.stop()));
+});
+
+describe('startRedisCluster', () => {
+  it('starts 3 masters by default, each reporting cluster_state:ok', async () => {
+    const started = await cluster();
+
+    expect(started.nodes).toHaveLength(3);
+    for (const node of started.nodes) {
+      const info = String(await direct(node).cluster('INFO'));
+      expect(info).toContain('cluster_state:ok');
+      expect(info).toContain('cluster_slots_ok:16384');
+    }
+  });
+
+  it('serves keys of different slots through ioredis Cluster', async () => {
+    const started = await cluster();
+    const client = new Cluster(started.startupNodes);
+    client.on('error', () => {});
+    clients.push(client);
+    // 'a', 'b' and 'c' hash to slots 15495, 3300 and 7365: one per master.
+    const keys = ['a', 'b', 'c'];
+
+    for (const key of keys) await client.set(key, `value-${key}`);
+
+    expect(await Promise.all(keys.map((key) => client.get(key)))).toEqual([
+      'value-a',
+      'value-b',
+      'value-c',
+    ]);
+    const sizes = await Promise.all(started.nodes.map((node) => direct(node).dbsize()));
+    expect(sizes).toEqual([1, 1, 1]);
+  });
+
+  it('attaches replicas, listing masters first', async () => {
+    const started = await cluster({ masters: 3, replicasPerMaster: 1 });
+
+    const roles = await Promise.all(
+      started.nodes.map(async (node) => (await direct(node).role())[0]),
+    );
+
+    expect(roles).toEqual(['master', 'master', 'master', 'slave', 'slave', 'slave']);
+  });
+
+  it('leaves no process behind after stop()', async () => {
+    const started = await cluster();
+    const pids = started.nodes.map((node) => node.pid!);
+
+    await started.stop();
+
+    expect(pids.map(probe)).toEqual(['ESRCH', 'ESRCH', 'ESRCH']);
+  });
+
+  it('rejoins a killed and restarted node with the same node ID', async () => {
+    const started = await cluster();
+    const node = started.nodes[0]!;
+    const before = await direct(node).cluster('MYID');
+
+    await node.kill();
+    await node.restart();
+
+    expect(await direct(node).cluster('MYID')).toBe(before);
+  });
+
+  it('explains how to install redis-cli when it is missing', async () => {
+    await expect(startRedisCluster({ redisCliBin: 'tiercache-no-such-cli' })).rejects.toThrow(
+      ServerNotFoundError,
+    );
+  });
+
+  it('rejects fewer than 3 masters, naming the option', async () => {
+    await expect(startRedisCluster({ masters: 2 })).rejects.toThrow(InvalidOptionsError);
+    await expect(startRedisCluster({ masters: 2 })).rejects.toThrow(/^masters:/);
+  });
+});
