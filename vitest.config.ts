@@ -37,6 +37,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Each file starts its own servers; two cores, so keep concurrency modest.
           maxWorkers: 2,
+          // Vitest requires projects with different worker settings to run in separate groups.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,0 +1,1021 @@
+import { CoarseClock } from './coarse-clock.js';
+import { Entry, toEntry } from './entry.js';
+import {
+  CacheClosedError,
+  InvalidEntryError,
+  InvalidKeyError,
+  InvalidOptionsError,
+  LoaderTimeoutError,
+} from './errors.js';
+import type { CacheEventListener, CacheEvents, StaleServedEvent, TierOperation } from './events.js';
+import { Emitter } from './events.js';
+import type { CacheLogger, CacheManagerOptions, GetOptions, SetOptions } from './options.js';
+import { betaOf, checkCallOptions, parseManagerOptions } from './options.js';
+import type { CacheTier, TierReadResult } from './tier.js';
+
+/** What a loader receives. */
+export interface LoaderContext<T> {
+  /** The key being loaded. */
+  readonly key: string;
+  /** Aborted (with `LoaderTimeoutError`) when `hardTimeout` elapses, or when the manager closes. */
+  readonly signal: AbortSignal;
+  /** The value being replaced, when the load is a refresh of a stale or early-refreshed entry. */
+  readonly stale?: T;
+}
+
+/**
+ * Loads a value from the source of truth. Return `null` to cache "not found" (for
+ * `negativeTtl`); return `undefined` for "nothing to cache": it reaches the caller but is
+ * not stored.
+ */
+export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>;
+
+/** What a batch loader receives besides the missing keys. */
+export interface BatchLoaderContext {
+  /** Aborted when `hardTimeout` elapses, or when the manager closes. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Loads several keys at once (`WHERE id = ANY($1)`). Keys absent from the answer, or
+ * mapped to `undefined`, are not cached and are absent from `getMany`'s result.
+ */
+export type BatchLoader<T> = (
+  missing: string[],
+  ctx: BatchLoaderContext,
+) => Map<string, T> | Record<string, T> | Promise<Map<string, T> | Record<string, T>>;
+
+/** A load in flight for one key; every concurrent reader of that key shares it. */
+interface Load {
+  promise: Promise<unknown>;
+  /** The entry it replaces, so readers that join it can be served stale. */
+  readonly stale: Entry | undefined;
+  readonly staleTier: string;
+  /** Set by delete/set/clear: the result is still returned to waiters but never stored. */
+  invalidated: boolean;
+  readonly controller: AbortController;
+}
+
+/** An L2 read in flight for one key (1000 concurrent misses → 1 L2 GET). */
+interface Lookup {
+  promise: Promise<Entry | undefined>;
+  invalidated: boolean;
+}
+
+/** Repeated log lines for the same failure class are demoted to debug for this long. */
+const LOG_THROTTLE_MS = 30_000;
+
+const noop = (): void => {};
+
+/** -ln(Number.MIN_VALUE): the largest Exp(1) sample XFetch can draw from a non-zero random. */
+const MAX_EXP_SAMPLE = 745;
+
+const consoleLogger: CacheLogger = {
+  warn: (message, meta) => console.warn(message, meta ?? ''),
+  error: (message, meta) => console.error(message, meta ?? ''),
+};
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function invalidKey(key: unknown): InvalidKeyError {
+  return new InvalidKeyError(
+    `Invalid cache key: expected a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`,
+  );
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** Last instant a stale `entry` may be served to a reader whose own bound is `maxStale`. */
+function staleLimit(entry: Entry, maxStale: number): number {
+  return Math.min(entry.f + maxStale, entry.s);
+}
+
+function withHardTimeout(
+  promise: Promise<unknown>,
+  timeoutMs: number,
+  controller: AbortController,
+  key: string,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new LoaderTimeoutError(key, timeoutMs);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Composes an L1 and an L2 {@link CacheTier} in front of a loader (the source of truth):
+ * `get` reads L1 → L2 → loader with single flight, negative caching, stale-while-revalidate,
+ * fail-safe, soft/hard timeouts and XFetch early refresh. A tier failure never fails a read
+ * the loader can answer; it is emitted as `tier:error` and logged.
+ *
+ * @example
+ * ```ts
+ * const cache = new CacheManager({ l1: memoryTier(), l2: redisTier({ client }), maxStale: 60_000 });
+ * const user = await cache.get(`user:${id}`, ({ signal }) => db.findUser(id, { signal }));
+ * ```
+ */
+export class CacheManager {
+  private readonly l1: CacheTier | undefined;
+  private readonly l2: CacheTier | undefined;
+  private readonly ttl: number;
+  private readonly jitter: number;
+  private readonly negativeTtl: number;
+  private readonly maxStale: number;
+  private readonly softTimeout: number | undefined;
+  private readonly hardTimeout: number | undefined;
+  private readonly beta: number;
+  private readonly clock: () => number;
+  /** Set when no clock was injected; stopped on close. */
+  private readonly coarse: CoarseClock | undefined;
+  private readonly random: () => number;
+  private readonly logger: CacheLogger;
+  private readonly events: Emitter;
+  private readonly loads = new Map<string, Load>();
+  private readonly lookups = new Map<string, Lookup>();
+  /** Tier writes not awaited by their caller; `close()` waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly logState = new Map<string, { until: number; suppressed: number }>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: CacheManagerOptions = {}) {
+    const o = parseManagerOptions(options);
+    this.l1 = o.l1;
+    this.l2 = o.l2;
+    this.ttl = o.ttl ?? 300_000;
+    this.jitter = o.jitter ?? 0.1;
+    this.negativeTtl = o.negativeTtl ?? 60_000;
+    this.maxStale = o.maxStale ?? 0;
+    this.softTimeout = o.softTimeout;
+    this.hardTimeout = o.hardTimeout;
+    this.beta = betaOf(o.earlyRefresh ?? true);
+    if (o.clock === undefined) {
+      this.coarse = new CoarseClock();
+      this.clock = this.coarse.now;
+    } else {
+      this.clock = o.clock;
+    }
+    this.random = o.random ?? Math.random;
+    this.logger = o.logger ?? consoleLogger;
+    this.events = new Emitter((event, error) =>
+      this.logger.error(`tiercache: a "${event}" listener threw`, { error }),
+    );
+  }
+
+  /**
+   * Returns the cached value for `key`, or loads it with `loader` and caches it.
+   *
+   * Order: L1 → (a load in flight for this key? join it) → L2 (fills L1 with the entry's
+   * remaining lifetime) → `loader` (fills L1 and L2). `null`, `0`, `''` and `false` are
+   * values. The loader's `undefined` is returned but not cached; `null` is cached for
+   * `negativeTtl`. Concurrent calls for one key share one L2 read and one loader call, whose
+   * options are the first caller's.
+   *
+   * @throws {InvalidKeyError} `key` is not a non-empty string.
+   * @throws {InvalidOptionsError} a per-call option is out of range.
+   * @throws {LoaderTimeoutError} the loader exceeded `hardTimeout` and no stale value was allowed.
+   * @throws {CacheClosedError} after `close()`.
+   * Otherwise rejects only with the loader's own error (never with a tier's).
+   */
+  get<T>(key: string, loader: Loader<T>, options?: GetOptions): Promise<T> {
+    if (typeof key !== 'string' || key === '') return Promise.reject(invalidKey(key));
+    if (this.closing !== undefined) return Promise.reject(new CacheClosedError());
+    if (typeof loader !== 'function') {
+      return Promise.reject(
+        new InvalidOptionsError('Invalid argument "loader": expected a function'),
+      );
+    }
+    if (options !== undefined) {
+      const error = checkCallOptions(options);
+      if (error !== undefined) return Promise.reject(error);
+    }
+    const l1 = this.l1;
+    if (l1 !== undefined) {
+      let raw: unknown;
+      try {
+        raw = l1.get(key);
+      } catch (error) {
+        this.tierError(l1, 'get', key, error);
+      }
+      if (raw !== undefined) {
+        let entry: Entry | undefined;
+        if (raw instanceof Entry) entry = raw;
+        else if (isThenable(raw)) return this.getAfterAsyncL1(key, loader, options, l1, raw);
+        else entry = toEntry(raw);
+        if (entry !== undefined) {
+          // The L1-hit fast path: no await, no allocation besides the returned promise.
+          const now = this.clock();
+          if (now < entry.f) {
+            if (entry.d > 0) this.maybeRefreshEarly(key, loader, options, entry, l1.name, now);
+            if (this.events.lists.hit.length !== 0) {
+              this.events.emit('hit', { key, tier: l1.name, stale: false });
+            }
+            return Promise.resolve(entry.v as T);
+          }
+          return this.getSlow(key, loader, options, entry, l1.name);
+        }
+        this.invalidEntry(l1, 'get', key);
+      }
+    }
+    return this.getSlow(key, loader, options, undefined, '');
+  }
+
+  /**
+   * Stores `value` in L1 and L2 (as if loaded now). `undefined` deletes the key, as in
+   * lru-cache. A load of `key` in flight when `set` is called will not overwrite it.
+   * Tier failures are emitted as `tier:error`, not thrown.
+   */
+  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    if (this.closing !== undefined) throw new CacheClosedError();
+    if (options !== undefined) {
+      const error = checkCallOptions(options);
+      if (error !== undefined) throw error;
+    }
+    if (value === undefined) {
+      await this.delete(key);
+      return;
+    }
+    this.invalidateInFlight(key);
+    await this.store(key, value, options, 0);
+  }
+
+  /**
+   * Reads many keys: L1 and L2 each with one `getMany` call, then one `loader` call for the
+   * keys still missing (keys already loading in this process join those loads). Fresh and
+   * allowed-stale values are returned; stale ones are refreshed in one background batch.
+   * Without a loader, misses are simply absent. The result lists found keys in `keys` order.
+   * Early refresh and `softTimeout` do not apply to `getMany`.
+   */
+  async getMany<T>(
+    keys: readonly string[],
+    loader?: BatchLoader<T>,
+    options?: GetOptions,
+  ): Promise<Map<string, T>> {
+    if (!Array.isArray(keys)) throw new InvalidKeyError('Invalid keys: expected an array');
+    for (const key of keys) if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    if (this.closing !== undefined) throw new CacheClosedError();
+    if (loader !== undefined && typeof loader !== 'function') {
+      throw new InvalidOptionsError('Invalid argument "loader": expected a function');
+    }
+    if (options !== undefined) {
+      const error = checkCallOptions(options);
+      if (error !== undefined) throw error;
+    }
+    const maxStale = options?.maxStale ?? this.maxStale;
+    const found = new Map<string, unknown>();
+    const stale = new Map<string, { entry: Entry; tier: string }>();
+    let missing = [...new Set(keys)];
+
+    const classify = (key: string, raw: unknown, tier: CacheTier, fillL1: boolean): boolean => {
+      if (raw === undefined) return false;
+      const entry = toEntry(raw);
+      if (entry === undefined) {
+        this.invalidEntry(tier, 'getMany', key);
+        return false;
+      }
+      const now = this.clock();
+      if (now >= entry.s) return false;
+      if (fillL1) this.fillL1(key, entry, options, now);
+      if (now < entry.f) {
+        found.set(key, entry.v);
+        if (this.events.lists.hit.length !== 0) {
+          this.events.emit('hit', { key, tier: tier.name, stale: false });
+        }
+        return true;
+      }
+      if (now < staleLimit(entry, maxStale)) {
+        stale.set(key, { entry, tier: tier.name });
+        return true;
+      }
+      return false;
+    };
+
+    for (const [tier, fillL1] of [
+      [this.l1, false],
+      [this.l2, true],
+    ] as const) {
+      if (tier === undefined || missing.length === 0) continue;
+      let results: TierReadResult[] | undefined;
+      try {
+        results = await tier.getMany(missing);
+      } catch (error) {
+        this.tierError(tier, 'getMany', undefined, error);
+      }
+      if (results === undefined) continue;
+      const still: string[] = [];
+      for (let i = 0; i < missing.length; i++) {
+        const key = missing[i] as string;
+        const r = results[i];
+        if (r?.hit === true) {
+          if (classify(key, r.value, tier, fillL1)) continue;
+        } else if (r?.error !== undefined) {
+          this.tierError(tier, 'getMany', key, r.error);
+        }
+        still.push(key);
+      }
+      missing = still;
+    }
+
+    if (this.events.lists.miss.length !== 0) {
+      for (const key of missing) this.events.emit('miss', { key });
+    }
+    for (const [key, { entry, tier }] of stale) {
+      found.set(key, entry.v);
+      this.emitStale(key, tier, loader === undefined ? undefined : 'revalidating');
+    }
+
+    if (loader !== undefined) {
+      const refresh = [...stale.keys()].filter((key) => !this.loads.has(key));
+      if (refresh.length > 0) {
+        if (this.events.lists.refresh.length !== 0) {
+          for (const key of refresh) this.events.emit('refresh', { key, early: false });
+        }
+        this.startBatchLoad(refresh, loader, options, stale).catch((error: unknown) =>
+          this.logThrottled(
+            'warn',
+            `refresh:${codeOf(error)}`,
+            'tiercache: background refresh failed',
+            {
+              keys: refresh,
+              error,
+            },
+          ),
+        );
+      }
+      const joined: Array<Promise<void>> = [];
+      const toLoad: string[] = [];
+      for (const key of missing) {
+        const load = this.loads.get(key);
+        if (load === undefined) toLoad.push(key);
+        else joined.push(load.promise.then((value) => void found.set(key, value)));
+      }
+      if (toLoad.length > 0) {
+        joined.push(
+          this.startBatchLoad(toLoad, loader, options, undefined).then((loaded) => {
+            for (const key of toLoad) found.set(key, loaded.get(key));
+          }),
+        );
+      }
+      await Promise.all(joined);
+    }
+
+    const out = new Map<string, T>();
+    for (const key of keys) {
+      const value = found.get(key);
+      if (value !== undefined) out.set(key, value as T);
+    }
+    return out;
+  }
+
+  /**
+   * Removes `key` from L1 and L2. A load of `key` in flight is detached: its waiters still
+   * get its result, but it is not written to any tier, and later `get`s start a new load.
+   * Resolves to whether a tier held the key. Tier failures are emitted and logged at error
+   * level, not thrown (an L2 delete that failed leaves L2 stale until its TTL).
+   */
+  async delete(key: string): Promise<boolean> {
+    if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    if (this.closing !== undefined) throw new CacheClosedError();
+    this.invalidateInFlight(key);
+    // Both deletes are issued before either is awaited, so L1 is already clean when this
+    // returns its promise.
+    const inL1 = this.tierDelete(this.l1, key);
+    const inL2 = this.tierDelete(this.l2, key);
+    const a = await inL1;
+    const b = await inL2;
+    return a || b;
+  }
+
+  /** Same as {@link CacheManager.delete}. */
+  invalidate(key: string): Promise<boolean> {
+    return this.delete(key);
+  }
+
+  /**
+   * Returns `fn` cached: `wrap(fn, keyFn)(...args)` is `get(keyFn(...args), () => fn(...args))`.
+   */
+  wrap<A extends unknown[], T>(
+    fn: (...args: A) => T | Promise<T>,
+    keyFn: (...args: A) => string,
+    options?: GetOptions,
+  ): (...args: A) => Promise<T> {
+    if (typeof fn !== 'function') {
+      throw new InvalidOptionsError('Invalid argument "fn": expected a function');
+    }
+    if (typeof keyFn !== 'function') {
+      throw new InvalidOptionsError('Invalid argument "keyFn": expected a function');
+    }
+    if (options !== undefined) {
+      const error = checkCallOptions(options);
+      if (error !== undefined) throw error;
+    }
+    return (...args: A): Promise<T> => {
+      let key: string;
+      try {
+        key = keyFn(...args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.get<T>(key, () => fn(...args), options);
+    };
+  }
+
+  /** Empties L1 and L2 (only this tier's prefix on a shared Redis) and detaches every load. */
+  async clear(): Promise<void> {
+    if (this.closing !== undefined) throw new CacheClosedError();
+    for (const load of this.loads.values()) load.invalidated = true;
+    for (const lookup of this.lookups.values()) lookup.invalidated = true;
+    this.loads.clear();
+    this.lookups.clear();
+    const a = this.tierClear(this.l1);
+    const b = this.tierClear(this.l2);
+    await a;
+    await b;
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof CacheEvents>(event: K, listener: CacheEventListener<K>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Unsubscribes a listener added with {@link CacheManager.on}. */
+  off<K extends keyof CacheEvents>(event: K, listener: CacheEventListener<K>): void {
+    this.events.off(event, listener);
+  }
+
+  /**
+   * Stops the manager: later calls reject with `CacheClosedError`, loads in flight are
+   * aborted (their results are not stored), pending tier writes are awaited, then every tier
+   * that has a `close()` method is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.coarse?.stop();
+    const reason = new CacheClosedError();
+    for (const load of this.loads.values()) {
+      load.invalidated = true;
+      load.controller.abort(reason);
+    }
+    await Promise.allSettled([...this.pending]);
+    for (const tier of [this.l1, this.l2]) {
+      const close = (tier as { close?: unknown } | undefined)?.close;
+      if (tier === undefined || typeof close !== 'function') continue;
+      try {
+        await close.call(tier);
+      } catch (error) {
+        this.tierError(tier, 'close', undefined, error);
+      }
+    }
+  }
+
+  private async getAfterAsyncL1<T>(
+    key: string,
+    loader: Loader<T>,
+    options: GetOptions | undefined,
+    l1: CacheTier,
+    pending: PromiseLike<unknown>,
+  ): Promise<T> {
+    let raw: unknown;
+    try {
+      raw = await pending;
+    } catch (error) {
+      this.tierError(l1, 'get', key, error);
+    }
+    if (raw !== undefined) {
+      const entry = toEntry(raw);
+      if (entry !== undefined) {
+        const now = this.clock();
+        if (now < entry.f) {
+          if (entry.d > 0) this.maybeRefreshEarly(key, loader, options, entry, l1.name, now);
+          if (this.events.lists.hit.length !== 0) {
+            this.events.emit('hit', { key, tier: l1.name, stale: false });
+          }
+          return entry.v as T;
+        }
+        return this.getSlow(key, loader, options, entry, l1.name);
+      }
+      this.invalidEntry(l1, 'get', key);
+    }
+    return this.getSlow(key, loader, options, undefined, '');
+  }
+
+  /** Everything after an L1 miss or a non-fresh L1 entry. */
+  private async getSlow<T>(
+    key: string,
+    loader: Loader<T>,
+    options: GetOptions | undefined,
+    l1Entry: Entry | undefined,
+    l1Name: string,
+  ): Promise<T> {
+    const maxStale = options?.maxStale ?? this.maxStale;
+    let stale: Entry | undefined;
+    let staleTier = '';
+    if (l1Entry !== undefined && this.clock() < staleLimit(l1Entry, maxStale)) {
+      stale = l1Entry;
+      staleTier = l1Name;
+    }
+    let load = this.loads.get(key);
+    const l2 = this.l2;
+    if (stale === undefined && load === undefined && l2 !== undefined) {
+      const entry = await this.lookupL2(key, options);
+      if (entry !== undefined) {
+        const now = this.clock();
+        if (now < entry.f) {
+          if (entry.d > 0) this.maybeRefreshEarly(key, loader, options, entry, l2.name, now);
+          if (this.events.lists.hit.length !== 0) {
+            this.events.emit('hit', { key, tier: l2.name, stale: false });
+          }
+          return entry.v as T;
+        }
+        if (now < staleLimit(entry, maxStale)) {
+          stale = entry;
+          staleTier = l2.name;
+        }
+      }
+      load = this.loads.get(key);
+    }
+    if (stale === undefined && load?.stale !== undefined) {
+      // The load in flight replaces an entry this reader can use: an early refresh's entry
+      // is still fresh, a revalidation's may be within this reader's maxStale.
+      const now = this.clock();
+      if (now < load.stale.f) {
+        if (this.events.lists.hit.length !== 0) {
+          this.events.emit('hit', { key, tier: load.staleTier, stale: false });
+        }
+        return load.stale.v as T;
+      }
+      if (now < staleLimit(load.stale, maxStale)) {
+        stale = load.stale;
+        staleTier = load.staleTier;
+      }
+    }
+    if (stale !== undefined) return this.serveStale(key, loader, options, stale, staleTier, load);
+    if (this.events.lists.miss.length !== 0) this.events.emit('miss', { key });
+    if (load === undefined) load = this.startLoad(key, loader, options, undefined, '');
+    return load.promise as Promise<T>;
+  }
+
+  /** A stale entry is allowed: return it now or after `softTimeout`, refreshing once. */
+  private serveStale<T>(
+    key: string,
+    loader: Loader<T>,
+    options: GetOptions | undefined,
+    stale: Entry,
+    tier: string,
+    inFlight: Load | undefined,
+  ): T | Promise<T> {
+    const load = inFlight ?? this.startRefresh(key, loader, options, stale, tier, false);
+    const soft = options?.softTimeout ?? this.softTimeout;
+    if (soft === undefined || soft === 0) {
+      this.emitStale(key, tier, 'revalidating');
+      return stale.v as T;
+    }
+    return new Promise<T>((resolve) => {
+      let settled = false;
+      const timer =
+        soft === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(() => {
+              settled = true;
+              this.emitStale(key, tier, 'soft-timeout');
+              resolve(stale.v as T);
+            }, soft);
+      load.promise.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value as T);
+        },
+        () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.emitStale(key, tier, 'fail-safe');
+          resolve(stale.v as T);
+        },
+      );
+    });
+  }
+
+  /** XFetch: refresh early with probability growing as `f` nears, scaled by the load time. */
+  private maybeRefreshEarly<T>(
+    key: string,
+    loader: Loader<T>,
+    options: GetOptions | undefined,
+    entry: Entry,
+    tier: string,
+    now: number,
+  ): void {
+    const option = options?.earlyRefresh;
+    const beta = option === undefined ? this.beta : betaOf(option);
+    if (beta === 0) return;
+    const scale = entry.d * beta;
+    // -ln(random()) is at most ~744.4 for any positive double, so farther from expiry the
+    // rule cannot fire: skip drawing a random number on most hits (only random() === 0
+    // exactly, which would mean "always", is treated as the smallest positive double).
+    if (entry.f - now > scale * MAX_EXP_SAMPLE) return;
+    // -ln(random) is an Exp(1) sample: refresh when now + delta*beta*sample reaches expiry.
+    if (now - scale * Math.log(this.random()) < entry.f) return;
+    if (this.loads.has(key)) return;
+    this.startRefresh(key, loader, options, entry, tier, true);
+  }
+
+  private startRefresh<T>(
+    key: string,
+    loader: Loader<T>,
+    options: GetOptions | undefined,
+    entry: Entry,
+    tier: string,
+    early: boolean,
+  ): Load {
+    const load = this.startLoad(key, loader, options, entry, tier);
+    if (this.events.lists.refresh.length !== 0) this.events.emit('refresh', { key, early });
+    load.promise.catch((error: unknown) =>
+      this.logThrottled(
+        'warn',
+        `refresh:${codeOf(error)}`,
+        `tiercache: background refresh of "${key}" failed; the cached value is kept`,
+        { key, error },
+      ),
+    );
+    return load;
+  }
+
+  private startLoad<T>(
+    key: string,
+    loader: Loader<T>,
+    options: GetOptions | undefined,
+    stale: Entry | undefined,
+    staleTier: string,
+  ): Load {
+    const controller = new AbortController();
+    const started = this.clock();
+    let result: Promise<unknown>;
+    try {
+      const ctx: LoaderContext<T> =
+        stale === undefined
+          ? { key, signal: controller.signal }
+          : { key, signal: controller.signal, stale: stale.v as T };
+      result = Promise.resolve(loader(ctx));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const hard = options?.hardTimeout ?? this.hardTimeout;
+    if (hard !== undefined) result = withHardTimeout(result, hard, controller, key);
+    const load: Load = { promise: result, stale, staleTier, invalidated: false, controller };
+    load.promise = result.then(
+      (value) => {
+        const durationMs = this.clock() - started;
+        if (this.loads.get(key) === load) this.loads.delete(key);
+        if (this.events.lists.load.length !== 0) this.events.emit('load', { key, durationMs });
+        if (!load.invalidated && this.closing === undefined) {
+          this.store(key, value, options, durationMs);
+        }
+        return value;
+      },
+      (error: unknown) => {
+        const durationMs = this.clock() - started;
+        if (this.loads.get(key) === load) this.loads.delete(key);
+        if (this.events.lists['load:error'].length !== 0) {
+          this.events.emit('load:error', { key, error, durationMs });
+        }
+        throw error;
+      },
+    );
+    // A load can outlive every waiter (stale served, soft timeout): never an unhandled rejection.
+    load.promise.catch(noop);
+    this.loads.set(key, load);
+    return load;
+  }
+
+  /** One loader call for many keys; registers a per-key load so concurrent `get`s join it. */
+  private startBatchLoad<T>(
+    keys: string[],
+    loader: BatchLoader<T>,
+    options: GetOptions | undefined,
+    stale: Map<string, { entry: Entry; tier: string }> | undefined,
+  ): Promise<Map<string, unknown>> {
+    const controller = new AbortController();
+    const started = this.clock();
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(loader([...keys], { signal: controller.signal }));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const hard = options?.hardTimeout ?? this.hardTimeout;
+    if (hard !== undefined) result = withHardTimeout(result, hard, controller, keys[0] as string);
+    const loads = keys.map((key): Load => {
+      const s = stale?.get(key);
+      return {
+        promise: result,
+        stale: s?.entry,
+        staleTier: s?.tier ?? '',
+        invalidated: false,
+        controller,
+      };
+    });
+    const detach = (): void => {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        if (this.loads.get(key) === loads[i]) this.loads.delete(key);
+      }
+    };
+    const batch = result.then(
+      (raw) => {
+        const durationMs = this.clock() - started;
+        detach();
+        if (typeof raw !== 'object' || raw === null) {
+          throw new TypeError('getMany loader must resolve to a Map or a plain object');
+        }
+        const map: Map<string, unknown> =
+          raw instanceof Map ? raw : new Map(Object.entries(raw as Record<string, unknown>));
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i] as string;
+          if (this.events.lists.load.length !== 0) this.events.emit('load', { key, durationMs });
+          if (!(loads[i] as Load).invalidated && this.closing === undefined) {
+            this.store(key, map.get(key), options, durationMs);
+          }
+        }
+        return map;
+      },
+      (error: unknown) => {
+        const durationMs = this.clock() - started;
+        detach();
+        if (this.events.lists['load:error'].length !== 0) {
+          for (const key of keys) this.events.emit('load:error', { key, error, durationMs });
+        }
+        throw error;
+      },
+    );
+    batch.catch(noop);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const load = loads[i] as Load;
+      load.promise = batch.then((map) => map.get(key));
+      load.promise.catch(noop);
+      this.loads.set(key, load);
+    }
+    return batch;
+  }
+
+  /** Shares one L2 read among concurrent misses of `key`. */
+  private lookupL2(key: string, options: GetOptions | undefined): Promise<Entry | undefined> {
+    const existing = this.lookups.get(key);
+    if (existing !== undefined) return existing.promise;
+    const lookup: Lookup = { promise: Promise.resolve(undefined), invalidated: false };
+    // Registered before the read starts: a tier that fails synchronously still cleans up.
+    this.lookups.set(key, lookup);
+    lookup.promise = this.readL2(key, lookup, options);
+    return lookup.promise;
+  }
+
+  private async readL2(
+    key: string,
+    lookup: Lookup,
+    options: GetOptions | undefined,
+  ): Promise<Entry | undefined> {
+    const l2 = this.l2 as CacheTier;
+    try {
+      let raw: unknown;
+      try {
+        raw = await l2.get(key);
+      } catch (error) {
+        this.tierError(l2, 'get', key, error);
+        return undefined;
+      }
+      if (raw === undefined) return undefined;
+      const entry = toEntry(raw);
+      if (entry === undefined) {
+        this.invalidEntry(l2, 'get', key);
+        return undefined;
+      }
+      const now = this.clock();
+      if (now >= entry.s) return undefined;
+      // A delete during the read must not resurrect the old value in L1.
+      if (!lookup.invalidated) this.fillL1(key, entry, options, now);
+      return entry;
+    } finally {
+      if (this.lookups.get(key) === lookup) this.lookups.delete(key);
+    }
+  }
+
+  private fillL1(key: string, entry: Entry, options: SetOptions | undefined, now: number): void {
+    const l1 = this.l1;
+    if (l1 === undefined) return;
+    const ttl = Math.max(1, Math.ceil(entry.s - now));
+    const cap = options?.l1Ttl;
+    this.tierWrite(
+      l1,
+      key,
+      entry,
+      cap !== undefined && cap < ttl ? Math.max(1, Math.ceil(cap)) : ttl,
+    );
+  }
+
+  /**
+   * Wraps `value` in an entry and writes L1 and L2. The returned promise (L2 latency) is
+   * awaited by `set` but not by a load: a miss returns as soon as the loader answers, the L2
+   * write goes on with its failure caught and emitted.
+   */
+  private store(
+    key: string,
+    value: unknown,
+    options: SetOptions | undefined,
+    durationMs: number,
+  ): Promise<void> | undefined {
+    if (value === undefined) return undefined;
+    let ttl: number;
+    if (value === null) {
+      ttl = options?.negativeTtl ?? this.negativeTtl;
+    } else {
+      const policy = options?.policy;
+      ttl = options?.ttl ?? (policy !== undefined ? policy.ttl * 1000 : this.ttl);
+    }
+    const jitter = options?.jitter ?? this.jitter;
+    // Jitter only ever shortens: ttl * (1 - ratio * [0, 1)).
+    const fresh = Math.max(1, Math.floor(jitter > 0 ? ttl * (1 - jitter * this.random()) : ttl));
+    const maxStale = options?.maxStale ?? this.maxStale;
+    const now = this.clock();
+    const entry = new Entry(value, now, now + fresh, now + fresh + maxStale, durationMs);
+    const tierTtl = Math.ceil(fresh + maxStale);
+    let a: Promise<void> | undefined;
+    if (this.l1 !== undefined) {
+      const cap = options?.l1Ttl;
+      const l1Ttl = cap !== undefined && cap < tierTtl ? Math.max(1, Math.ceil(cap)) : tierTtl;
+      a = this.tierWrite(this.l1, key, entry, l1Ttl);
+    }
+    const b = this.l2 === undefined ? undefined : this.tierWrite(this.l2, key, entry, tierTtl);
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return Promise.all([a, b]).then(noop);
+  }
+
+  private tierWrite(
+    tier: CacheTier,
+    key: string,
+    entry: Entry,
+    ttlMs: number,
+  ): Promise<void> | undefined {
+    let r: unknown;
+    try {
+      r = tier.set(key, entry, ttlMs);
+    } catch (error) {
+      this.tierError(tier, 'set', key, error);
+      return undefined;
+    }
+    if (!isThenable(r)) return undefined;
+    const p = Promise.resolve(r).then(noop, (error: unknown) => {
+      this.tierError(tier, 'set', key, error);
+    });
+    this.pending.add(p);
+    p.then(() => this.pending.delete(p));
+    return p;
+  }
+
+  private tierDelete(tier: CacheTier | undefined, key: string): boolean | Promise<boolean> {
+    if (tier === undefined) return false;
+    let r: unknown;
+    try {
+      r = tier.delete(key);
+    } catch (error) {
+      this.tierError(tier, 'delete', key, error);
+      return false;
+    }
+    if (!isThenable(r)) return r === true;
+    return Promise.resolve(r).then(
+      (existed) => existed === true,
+      (error: unknown) => {
+        this.tierError(tier, 'delete', key, error);
+        return false;
+      },
+    );
+  }
+
+  private async tierClear(tier: CacheTier | undefined): Promise<void> {
+    if (tier === undefined) return;
+    try {
+      await tier.clear();
+    } catch (error) {
+      this.tierError(tier, 'clear', undefined, error);
+    }
+  }
+
+  private invalidateInFlight(key: string): void {
+    const load = this.loads.get(key);
+    if (load !== undefined) {
+      load.invalidated = true;
+      this.loads.delete(key);
+    }
+    const lookup = this.lookups.get(key);
+    if (lookup !== undefined) {
+      lookup.invalidated = true;
+      this.lookups.delete(key);
+    }
+  }
+
+  private emitStale(
+    key: string,
+    tier: string,
+    reason: StaleServedEvent['reason'] | undefined,
+  ): void {
+    if (this.events.lists.hit.length !== 0) this.events.emit('hit', { key, tier, stale: true });
+    if (reason !== undefined && this.events.lists['stale:served'].length !== 0) {
+      this.events.emit('stale:served', { key, reason });
+    }
+  }
+
+  private invalidEntry(tier: CacheTier, operation: TierOperation, key: string): void {
+    this.tierError(
+      tier,
+      operation,
+      key,
+      new InvalidEntryError(
+        `Tier "${tier.name}" returned a value for "${key}" that is not a tiercache entry; treated as a miss`,
+      ),
+    );
+  }
+
+  private tierError(
+    tier: CacheTier,
+    operation: TierOperation,
+    key: string | undefined,
+    cause: unknown,
+  ): void {
+    const error = toError(cause);
+    if (this.events.lists['tier:error'].length !== 0) {
+      this.events.emit(
+        'tier:error',
+        key === undefined
+          ? { tier: tier.name, operation, error }
+          : { tier: tier.name, operation, key, error },
+      );
+    }
+    this.logThrottled(
+      operation === 'delete' || operation === 'clear' ? 'error' : 'warn',
+      `${tier.name}:${operation}:${codeOf(error)}`,
+      `tiercache: ${tier.name} ${operation} failed (${codeOf(error)}); continuing without it`,
+      { tier: tier.name, operation, key, error },
+    );
+  }
+
+  /**
+   * Logs the first occurrence of a failure class at `level`, then demotes repeats to debug
+   * for {@link LOG_THROTTLE_MS}: an L2 outage must not write one warning per request. The
+   * next warning carries how many were suppressed. Events are never throttled.
+   */
+  private logThrottled(
+    level: 'warn' | 'error',
+    id: string,
+    message: string,
+    meta: Record<string, unknown>,
+  ): void {
+    const now = this.clock();
+    const state = this.logState.get(id);
+    if (state !== undefined && now < state.until) {
+      state.suppressed++;
+      this.logger.debug?.(message, meta);
+      return;
+    }
+    this.logState.set(id, { until: now + LOG_THROTTLE_MS, suppressed: 0 });
+    const suppressed = state?.suppressed ?? 0;
+    this.logger[level](message, suppressed > 0 ? { ...meta, suppressed } : meta);
+  }
+}
+
+/** Creates a {@link CacheManager}; same as `new CacheManager(options)`. */
+export function cacheManager(options: CacheManagerOptions = {}): CacheManager {
+  return new CacheManager(options);
+}

@@ -1,0 +1,125 @@
+import { InvalidOptionsError } from './errors.js';
+
+/** Where a value was found. `tier` is the tier's `name` (`'l1'`, `'l2'`, or your own). */
+export interface HitEvent {
+  readonly key: string;
+  readonly tier: string;
+  /** `true` when a stale value was returned (see {@link StaleServedEvent} for why). */
+  readonly stale: boolean;
+}
+
+/** No tier had a usable value: the caller waits for the loader (its own or a shared one). */
+export interface MissEvent {
+  readonly key: string;
+}
+
+/** A loader resolved. Emitted once per load, not once per waiter. */
+export interface LoadEvent {
+  readonly key: string;
+  readonly durationMs: number;
+}
+
+/** A loader rejected or hit `hardTimeout`. Emitted once per load, foreground or background. */
+export interface LoadErrorEvent {
+  readonly key: string;
+  readonly error: unknown;
+  readonly durationMs: number;
+}
+
+/**
+ * A stale value was returned. `revalidating`: served at once while a background refresh
+ * runs; `fail-safe`: the loader failed or timed out; `soft-timeout`: the loader was slower
+ * than `softTimeout` and goes on in the background.
+ */
+export interface StaleServedEvent {
+  readonly key: string;
+  readonly reason: 'revalidating' | 'fail-safe' | 'soft-timeout';
+}
+
+/** A background refresh started: `early` for XFetch, otherwise a stale entry's revalidation. */
+export interface RefreshEvent {
+  readonly key: string;
+  readonly early: boolean;
+}
+
+/** The tier operation that failed in a {@link TierErrorEvent}. */
+export type TierOperation = 'get' | 'getMany' | 'set' | 'delete' | 'clear' | 'close';
+
+/**
+ * A tier failed (threw, rejected, returned something that is not an entry). The read went on
+ * without that tier. `error.code` tells why, e.g. `E_L2_TIMEOUT`, `E_CIRCUIT_OPEN`,
+ * `E_CORRUPT_PAYLOAD` (from the tier) or `E_INVALID_ENTRY` (from core).
+ */
+export interface TierErrorEvent {
+  readonly tier: string;
+  readonly operation: TierOperation;
+  readonly key?: string;
+  /** The tier's typed error (or a wrapper `Error` whose `cause` is what was thrown). */
+  readonly error: Error & { readonly code?: string };
+}
+
+/** Every event {@link CacheManager} emits, by name. */
+export interface CacheEvents {
+  hit: HitEvent;
+  miss: MissEvent;
+  load: LoadEvent;
+  'load:error': LoadErrorEvent;
+  'stale:served': StaleServedEvent;
+  refresh: RefreshEvent;
+  'tier:error': TierErrorEvent;
+}
+
+/** A listener for event `K`. */
+export type CacheEventListener<K extends keyof CacheEvents> = (event: CacheEvents[K]) => void;
+
+type ListenerLists = { [K in keyof CacheEvents]: CacheEventListener<K>[] };
+
+/**
+ * Minimal typed emitter. The manager reads `lists.<event>.length` before building an event
+ * object, so an event nobody listens to costs one property read.
+ *
+ * @internal
+ */
+export class Emitter {
+  readonly lists: ListenerLists = {
+    hit: [],
+    miss: [],
+    load: [],
+    'load:error': [],
+    'stale:served': [],
+    refresh: [],
+    'tier:error': [],
+  };
+
+  constructor(private readonly onListenerError: (event: string, error: unknown) => void) {}
+
+  on<K extends keyof CacheEvents>(event: K, listener: CacheEventListener<K>): () => void {
+    if (!Object.hasOwn(this.lists, event)) {
+      throw new InvalidOptionsError(`Unknown event "${String(event)}"`);
+    }
+    const list = this.lists[event];
+    // Copy on write: emit() may be iterating the old array.
+    this.lists[event] = [...list, listener] as ListenerLists[K];
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof CacheEvents>(event: K, listener: CacheEventListener<K>): void {
+    if (!Object.hasOwn(this.lists, event)) return;
+    const list = this.lists[event];
+    const i = list.indexOf(listener);
+    if (i === -1) return;
+    this.lists[event] = [...list.slice(0, i), ...list.slice(i + 1)] as ListenerLists[K];
+  }
+
+  emit<K extends keyof CacheEvents>(event: K, payload: CacheEvents[K]): void {
+    const list = this.lists[event];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        (list[i] as CacheEventListener<K>)(payload);
+      } catch (error) {
+        // A throwing listener must not break the read that emitted the event.
+        this.onListenerError(event, error);
+      }
+    }
+  }
+}

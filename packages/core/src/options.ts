@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { InvalidOptionsError } from './errors.js';
+import type { CacheTier } from './tier.js';
+
+/**
+ * Where the manager reports tier failures and background refresh failures. `console` by
+ * default; pass your application logger (pino, winston…) or a no-op.
+ */
+export interface CacheLogger {
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+  debug?(message: string, meta?: Record<string, unknown>): void;
+}
+
+/**
+ * A TTL policy, e.g. one of `@tiercache/ttl`'s endpoint policies. Only `ttl` is read.
+ */
+export interface TtlPolicyLike {
+  /** Time to live in SECONDS (the unit `@tiercache/ttl` policies use). */
+  readonly ttl: number;
+}
+
+/** Early refresh (XFetch) setting: on/off, or on with a custom `beta`. */
+export type EarlyRefreshOption = boolean | { readonly beta: number };
+
+/** Options of {@link CacheManager.set}, also accepted by `get`/`getMany`/`wrap`. */
+export interface SetOptions {
+  /**
+   * Fresh time to live in milliseconds. Wins over `policy`.
+   * @default the manager's `ttl`
+   */
+  readonly ttl?: number;
+  /**
+   * TTL from a policy whose `ttl` is in SECONDS; used when `ttl` is not given.
+   * @default undefined
+   */
+  readonly policy?: TtlPolicyLike;
+  /**
+   * Jitter ratio in [0, 1]: the TTL is shortened by up to this fraction, at random, so keys
+   * written together do not expire together. Never lengthens a TTL.
+   * @default the manager's `jitter`
+   */
+  readonly jitter?: number;
+  /**
+   * TTL in milliseconds of a cached `null` (negative caching).
+   * @default the manager's `negativeTtl`
+   */
+  readonly negativeTtl?: number;
+  /**
+   * How long past its fresh TTL an entry may still be served stale, in milliseconds. The tier
+   * keeps the entry for fresh TTL + `maxStale`. A read also caps staleness at its own
+   * `maxStale`. `0` disables stale serving.
+   * @default the manager's `maxStale`
+   */
+  readonly maxStale?: number;
+  /**
+   * Upper bound in milliseconds for the entry's lifetime in L1, e.g. to bound how long an
+   * instance can serve a value another instance has replaced. Never longer than the entry.
+   * @default the entry's lifetime
+   */
+  readonly l1Ttl?: number;
+}
+
+/** Options of {@link CacheManager.get}, `getMany` and `wrap`. */
+export interface GetOptions extends SetOptions {
+  /**
+   * When a stale value exists, how long to wait for the loader (ms) before returning the
+   * stale value and letting the load finish in the background. `undefined` or `0`: return
+   * the stale value at once (stale-while-revalidate). `Infinity`: wait for the loader and
+   * fall back to the stale value only if it fails.
+   * @default the manager's `softTimeout`
+   */
+  readonly softTimeout?: number;
+  /**
+   * Milliseconds after which the loader's `AbortSignal` fires and the load fails with
+   * `LoaderTimeoutError` (a stale value is served instead when one is allowed).
+   * @default the manager's `hardTimeout`
+   */
+  readonly hardTimeout?: number;
+  /**
+   * Probabilistic early refresh (XFetch). `{ beta }` > 1 refreshes earlier, < 1 later.
+   * @default the manager's `earlyRefresh`
+   */
+  readonly earlyRefresh?: EarlyRefreshOption;
+}
+
+/** Options of the {@link CacheManager} constructor. */
+export interface CacheManagerOptions {
+  /**
+   * The in-process tier, e.g. `memoryTier()` from `@tiercache/l1`. A synchronous tier keeps
+   * L1 hits free of extra microtasks.
+   * @default undefined (no L1)
+   */
+  readonly l1?: CacheTier;
+  /**
+   * The shared tier, e.g. `redisTier()` from `@tiercache/redis`.
+   * @default undefined (no L2)
+   */
+  readonly l2?: CacheTier;
+  /**
+   * Fresh time to live in milliseconds.
+   * @default 300_000
+   */
+  readonly ttl?: number;
+  /**
+   * Jitter ratio in [0, 1]; TTLs are shortened by a random fraction up to this ratio.
+   * @default 0.1
+   */
+  readonly jitter?: number;
+  /**
+   * TTL in milliseconds of a cached `null`.
+   * @default 60_000
+   */
+  readonly negativeTtl?: number;
+  /**
+   * How long past its fresh TTL an entry may be served stale (stale-while-revalidate and
+   * fail-safe), in milliseconds. `0` disables stale serving.
+   * @default 0
+   */
+  readonly maxStale?: number;
+  /**
+   * See {@link GetOptions.softTimeout}.
+   * @default undefined (a stale value is returned at once)
+   */
+  readonly softTimeout?: number;
+  /**
+   * See {@link GetOptions.hardTimeout}.
+   * @default undefined (no hard timeout)
+   */
+  readonly hardTimeout?: number;
+  /**
+   * Probabilistic early refresh (XFetch, Vattani et al., VLDB 2015): a fresh hit starts a
+   * background refresh when `now - delta * beta * ln(random()) >= freshUntil`, `delta` being
+   * the last load's duration.
+   * @default true (beta 1)
+   */
+  readonly earlyRefresh?: EarlyRefreshOption;
+  /**
+   * Clock in milliseconds, used for freshness, load durations and log throttling.
+   * @default `Date.now()` cached for at most 1 ms or 1000 reads (like lru-cache's
+   * `ttlResolution`), because reading the clock is the most expensive part of an L1 hit on
+   * virtualised hosts. Pass `Date.now` for an exact clock.
+   */
+  readonly clock?: () => number;
+  /**
+   * Random source in [0, 1), used for jitter and early refresh.
+   * @default Math.random
+   */
+  readonly random?: () => number;
+  /**
+   * Where tier failures and background refresh failures are logged (throttled).
+   * @default console
+   */
+  readonly logger?: CacheLogger;
+}
+
+const isFunction = (v: unknown): boolean => typeof v === 'function';
+
+const tierSchema = z.custom<CacheTier>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as CacheTier).name === 'string' &&
+    isFunction((v as CacheTier).get) &&
+    isFunction((v as CacheTier).getMany) &&
+    isFunction((v as CacheTier).set) &&
+    isFunction((v as CacheTier).delete) &&
+    isFunction((v as CacheTier).clear),
+  { message: 'expected a CacheTier (name, get, getMany, set, delete, clear)' },
+);
+
+const ms = z.number().positive().finite();
+const earlyRefreshSchema = z.union([z.boolean(), z.strictObject({ beta: ms })]);
+
+const optionsSchema = z.strictObject({
+  l1: tierSchema.optional(),
+  l2: tierSchema.optional(),
+  ttl: ms.optional(),
+  jitter: z.number().min(0).max(1).optional(),
+  negativeTtl: ms.optional(),
+  maxStale: z.number().min(0).finite().optional(),
+  // zod 4 numbers reject Infinity, which softTimeout allows ("wait, fail-safe on error").
+  softTimeout: z.union([z.number().min(0), z.literal(Number.POSITIVE_INFINITY)]).optional(),
+  hardTimeout: ms.optional(),
+  earlyRefresh: earlyRefreshSchema.optional(),
+  clock: z.custom<() => number>(isFunction, { message: 'expected a function' }).optional(),
+  random: z.custom<() => number>(isFunction, { message: 'expected a function' }).optional(),
+  logger: z
+    .custom<CacheLogger>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        isFunction((v as CacheLogger).warn) &&
+        isFunction((v as CacheLogger).error),
+      { message: 'expected an object with warn() and error()' },
+    )
+    .optional(),
+});
+
+/** Validates constructor options; throws {@link InvalidOptionsError} naming the first bad field. */
+export function parseManagerOptions(options: unknown): CacheManagerOptions {
+  const result = optionsSchema.safeParse(options ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  let field = issue?.path.join('.') ?? '';
+  if (issue?.code === 'unrecognized_keys') field = issue.keys.join(', ');
+  throw new InvalidOptionsError(
+    field === ''
+      ? `Invalid options: ${issue?.message}`
+      : `Invalid option "${field}": ${issue?.message}`,
+    { cause: result.error },
+  );
+}
+
+/** `0` means "early refresh off"; the number itself is XFetch's beta. */
+export function betaOf(option: EarlyRefreshOption): number {
+  if (option === true) return 1;
+  if (option === false) return 0;
+  return option.beta;
+}
+
+function bad(field: string, expected: string, value: unknown): InvalidOptionsError {
+  return new InvalidOptionsError(
+    `Invalid option "${field}": expected ${expected}, got ${String(value)}`,
+  );
+}
+
+// Hand-written instead of zod: it runs on every get that passes options.
+function checkPositive(field: string, v: number | undefined): InvalidOptionsError | undefined {
+  if (v === undefined || (typeof v === 'number' && v > 0 && v < Number.POSITIVE_INFINITY)) {
+    return undefined;
+  }
+  return bad(field, 'a positive finite number', v);
+}
+
+/**
+ * Cheap validation of per-call options (typeof and range checks, no allocation on success).
+ * Returns the error instead of throwing so `get` can reject without an async frame.
+ */
+export function checkCallOptions(o: GetOptions): InvalidOptionsError | undefined {
+  if (typeof o !== 'object' || o === null) return bad('options', 'an object', o);
+  const { jitter, maxStale, softTimeout, earlyRefresh, policy } = o;
+  const err =
+    checkPositive('ttl', o.ttl) ??
+    checkPositive('negativeTtl', o.negativeTtl) ??
+    checkPositive('hardTimeout', o.hardTimeout) ??
+    checkPositive('l1Ttl', o.l1Ttl);
+  if (err !== undefined) return err;
+  if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) {
+    return bad('jitter', 'a number in [0, 1]', jitter);
+  }
+  if (
+    maxStale !== undefined &&
+    !(typeof maxStale === 'number' && maxStale >= 0 && maxStale < Number.POSITIVE_INFINITY)
+  ) {
+    return bad('maxStale', 'a finite number >= 0', maxStale);
+  }
+  if (softTimeout !== undefined && !(typeof softTimeout === 'number' && softTimeout >= 0)) {
+    return bad('softTimeout', 'a number >= 0', softTimeout);
+  }
+  if (earlyRefresh !== undefined && typeof earlyRefresh !== 'boolean') {
+    const beta = typeof earlyRefresh === 'object' && earlyRefresh !== null && earlyRefresh.beta;
+    if (!(typeof beta === 'number' && beta > 0 && beta < Number.POSITIVE_INFINITY)) {
+      return bad('earlyRefresh', 'a boolean or { beta: positive number }', earlyRefresh);
+    }
+  }
+  if (policy !== undefined) {
+    const ttl = typeof policy === 'object' && policy !== null && policy.ttl;
+    if (!(typeof ttl === 'number' && ttl > 0 && ttl < Number.POSITIVE_INFINITY)) {
+      return bad('policy.ttl', 'a positive finite number of seconds', ttl);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,437 @@
+import { type Codec, createCodec } from '@tiercache/compression';
+import { type Cluster, Redis } from 'ioredis';
+import { CircuitBreaker, type CircuitState, PROBE, REJECT } from './circuit-breaker.js';
+import {
+  CommandEngine,
+  type Commands,
+  DOWN,
+  existedReply,
+  isOutage,
+  manyReply,
+  type RedisReadResult,
+  typedError,
+  voidReply,
+} from './command-engine.js';
+import {
+  ClearRefusedError,
+  InvalidOptionsError,
+  InvalidTtlError,
+  InvalidValueError,
+  L2CommandError,
+  L2TimeoutError,
+  L2UnavailableError,
+} from './errors.js';
+import { escapeGlob } from './escape-glob.js';
+import { type RedisTierLogger, type RedisTierOptions, resolveOptions } from './options.js';
+
+/** Listener of {@link RedisTier.on}('circuit'). */
+export type CircuitListener = (state: CircuitState) => void;
+
+const SCAN_COUNT = 1_000;
+
+function policyOf(reply: unknown): string {
+  // RESP2: ['maxmemory-policy', 'allkeys-lru']; an empty array when the name is unknown.
+  if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+  return 'unknown';
+}
+
+/**
+ * The L2 tier: values encoded by a codec, stored in Redis (standalone or Cluster) under a
+ * key prefix with a millisecond TTL. Implements `CacheTier` of `@tiercache/core`
+ * structurally.
+ *
+ * Every command is bounded by `commandTimeout`, and a circuit breaker stops calling a Redis
+ * that keeps failing, so a Redis outage costs callers milliseconds, not seconds.
+ */
+export class RedisTier {
+  /** Name used in events and metrics. */
+  readonly name = 'l2';
+  /** Prepended to every key. */
+  readonly prefix: string;
+  /** The ioredis client in use (yours, or the one created from `connection`). */
+  readonly client: Redis | Cluster;
+
+  readonly #engine: CommandEngine;
+  readonly #raw: Commands;
+  readonly #codec: Codec;
+  readonly #owned: boolean;
+  readonly #isCluster: boolean;
+  readonly #logger: RedisTierLogger;
+  readonly #listeners = new Set<CircuitListener>();
+
+  /** Prefer the {@link redisTier} factory. Throws `InvalidOptionsError` for bad options. */
+  constructor(options: RedisTierOptions) {
+    const o = resolveOptions(options);
+    this.prefix = o.prefix;
+    this.#codec = o.codec ?? createCodec();
+    this.#logger = o.logger;
+    if (o.client !== undefined) {
+      this.client = o.client;
+      this.#owned = false;
+    } else {
+      // Auto-pipelining: many concurrent commands share one socket write. One retry per
+      // request: commands queued across a reconnect fail soon instead of after 20 attempts.
+      const defaults = { enableAutoPipelining: true, maxRetriesPerRequest: 1 };
+      const connection = o.connection ?? {};
+      this.client =
+        typeof connection === 'string'
+          ? new Redis(connection, defaults)
+          : new Redis({ ...defaults, ...connection });
+      this.#owned = true;
+    }
+    this.#raw = this.client as unknown as Commands;
+    this.#isCluster = this.#raw.isCluster === true;
+    const clientOptions = (this.client as { options?: { enableAutoPipelining?: boolean } }).options;
+    if (this.#isCluster && clientOptions?.enableAutoPipelining !== true) {
+      this.#logger.debug?.(
+        'redisTier: this Cluster client has no enableAutoPipelining; every GET of getMany ' +
+          'is then its own socket write. Pass enableAutoPipelining: true for throughput.',
+      );
+    }
+    if (this.#owned) {
+      // Without a listener ioredis prints every reconnect error to stderr; the circuit and
+      // the typed errors already report outages, so connection noise goes to debug.
+      this.#raw.on('error', (error) => {
+        this.#logger.debug?.('redisTier: Redis connection error', { error });
+      });
+    }
+    const settings = o.circuitBreaker;
+    this.#engine = new CommandEngine({
+      raw: this.#raw,
+      codec: this.#codec,
+      timeout: o.commandTimeout,
+      batching: o.batch && !this.#isCluster,
+      breaker:
+        settings === false
+          ? undefined
+          : new CircuitBreaker({
+              failureThreshold: settings.failureThreshold,
+              resetTimeout: settings.resetTimeout,
+              clock: o.clock,
+              onStateChange: (state, previous) => this.#circuitChanged(state, previous, settings),
+            }),
+    });
+    if (o.checkEvictionPolicyOnStart) {
+      // checkEvictionPolicy never rejects: failures become a warning and 'unknown'.
+      void this.checkEvictionPolicy();
+    }
+  }
+
+  /** The circuit breaker state (`'closed'` when the breaker is disabled). */
+  get circuitState(): CircuitState {
+    return this.#engine.breaker?.state ?? 'closed';
+  }
+
+  /**
+   * Subscribes to circuit state changes (`'open'`, `'half-open'`, `'closed'`).
+   * @returns a function that unsubscribes.
+   */
+  on(event: 'circuit', listener: CircuitListener): () => void {
+    if (event !== 'circuit') {
+      throw new InvalidOptionsError(`event: unknown event "${String(event)}", expected 'circuit'`);
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /**
+   * The value stored under `key`, or `undefined` on a miss. Rejects with the codec's
+   * `CorruptPayloadError` (unreadable bytes), `L2TimeoutError`, `L2UnavailableError`,
+   * `CircuitOpenError` or `L2CommandError`.
+   */
+  get(key: string): Promise<unknown> {
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    return engine.get(this.prefix + key, gate);
+  }
+
+  /**
+   * Reads `keys` in order: one MGET on standalone Redis; on a Cluster one GET per key, all
+   * sent in the same tick (auto-pipelining groups them per node; MGET across slots would
+   * fail with CROSSSLOT). A corrupt payload is `{ hit: false, error }` for that key; a Redis
+   * failure rejects the whole call. The whole call is bounded by one `commandTimeout`.
+   */
+  getMany(keys: readonly string[]): Promise<RedisReadResult[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    const full = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i];
+    let reply: Promise<unknown>;
+    if (this.#isCluster) {
+      const raw = this.#raw;
+      const timeout = engine.timeout;
+      reply = Promise.all(
+        full.map((key) =>
+          raw.getBuffer(key).catch((error: unknown) => {
+            // A per-key command error (WRONGTYPE) is that key's answer; an outage fails all.
+            const typed = typedError(error, 'GET', timeout);
+            if (typed instanceof L2CommandError) return typed;
+            throw typed;
+          }),
+        ),
+      );
+    } else {
+      reply = this.#raw.mgetBuffer(full);
+    }
+    return engine.send(reply, 'MGET', manyReply, gate) as Promise<RedisReadResult[]>;
+  }
+
+  /**
+   * Stores `value` under `key` for `ttlMs` milliseconds (SET PX). Rejects with
+   * `InvalidTtlError` for a TTL that is not a positive integer, `InvalidValueError` for an
+   * `undefined` value (nothing is sent in either case), and with the codec's `SerializationError` for a value it
+   * cannot encode. Large values are compressed on the threadpool (`encodeAsync`).
+   */
+  set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+      return Promise.reject(
+        new InvalidTtlError(
+          `ttlMs must be a positive integer number of milliseconds, got ${String(ttlMs)}`,
+        ),
+      );
+    }
+    if (value === undefined) {
+      return Promise.reject(
+        new InvalidValueError('value must not be undefined: a tier never stores undefined'),
+      );
+    }
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    const fullKey = this.prefix + key;
+    let encoded: Promise<Buffer>;
+    try {
+      encoded = this.#codec.encodeAsync(value);
+    } catch (error) {
+      encoded = Promise.reject(error);
+    }
+    return encoded.then(
+      (bytes) =>
+        engine.send(
+          this.#raw.set(fullKey, bytes, 'PX', ttlMs),
+          'SET',
+          voidReply,
+          gate,
+        ) as Promise<void>,
+      (error: unknown) => {
+        // Nothing reached Redis: give the probe slot back instead of judging Redis by it.
+        if (gate === PROBE) engine.breaker?.abandon();
+        throw error;
+      },
+    );
+  }
+
+  /** Removes `key` (UNLINK: memory freed in the background); resolves to whether it existed. */
+  delete(key: string): Promise<boolean> {
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    return engine.send(
+      this.#raw.unlink(this.prefix + key),
+      'UNLINK',
+      existedReply,
+      gate,
+    ) as Promise<boolean>;
+  }
+
+  /**
+   * Deletes every key under this tier's prefix: SCAN MATCH (the prefix glob-escaped, COUNT
+   * 1000) and batched UNLINK, on every master of a Cluster. Never KEYS, never FLUSHDB. Each
+   * SCAN and UNLINK round trip is bounded by `commandTimeout`. Rejects with
+   * `ClearRefusedError` when the prefix is empty.
+   */
+  async clear(): Promise<void> {
+    if (this.prefix === '') {
+      throw new ClearRefusedError(
+        'clear() needs a non-empty prefix: with prefix "" it would delete the whole database',
+      );
+    }
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    try {
+      const nodes = await this.#masters();
+      const pattern = `${escapeGlob(this.prefix)}*`;
+      await Promise.all(nodes.map((node) => this.#clearNode(node, pattern)));
+    } catch (error) {
+      const typed = typedError(error, 'SCAN/UNLINK', engine.timeout);
+      engine.record(gate, isOutage(typed));
+      throw typed;
+    }
+    engine.record(gate, false);
+  }
+
+  /**
+   * Reads `maxmemory-policy` (from every master of a Cluster) and warns through the logger
+   * when it is `noeviction`: a full Redis then fails cache writes with OOM instead of
+   * evicting. Never rejects: when CONFIG is disabled (common on managed Redis) or Redis
+   * does not answer, it warns and resolves to `'unknown'`. Masters that disagree resolve to
+   * their policies joined by commas.
+   */
+  async checkEvictionPolicy(): Promise<string> {
+    let policies: string[];
+    try {
+      const nodes = await this.#masters();
+      policies = await Promise.all(
+        nodes.map(async (node) =>
+          policyOf(await this.#engine.timed(node.config('GET', 'maxmemory-policy'), 'CONFIG GET')),
+        ),
+      );
+    } catch (error) {
+      this.#logger.warn(
+        'redisTier: cannot read maxmemory-policy (CONFIG may be disabled on managed Redis); ' +
+          'make sure Redis evicts when full, e.g. allkeys-lru',
+        { error },
+      );
+      return 'unknown';
+    }
+    const distinct = [...new Set(policies)];
+    const policy = distinct.length === 0 ? 'unknown' : distinct.join(',');
+    if (distinct.includes('noeviction')) {
+      this.#logger.warn(
+        "redisTier: Redis maxmemory-policy is 'noeviction': when memory is full, cache writes " +
+          'fail with OOM instead of evicting old entries. Use allkeys-lru or allkeys-lfu.',
+        { policy },
+      );
+    }
+    return policy;
+  }
+
+  /**
+   * Quits the client if the tier created it (from `connection`); a client you passed in is
+   * left open. `get`s queued in this tick are sent first.
+   */
+  async close(): Promise<void> {
+    this.#engine.flushPending();
+    const raw = this.#raw;
+    if (!this.#owned || raw.status === 'end') return;
+    const ended = this.#ended();
+    if (raw.status === 'ready') {
+      try {
+        // QUIT lets replies to commands already sent arrive first.
+        await this.#engine.timed(raw.quit(), 'QUIT');
+      } catch {
+        raw.disconnect();
+      }
+    } else {
+      raw.disconnect();
+    }
+    await ended;
+    if (raw.status !== 'end') raw.disconnect();
+  }
+
+  /** Resolves when the client emits 'end', or after one command timeout at the latest. */
+  #ended(): Promise<void> {
+    const raw = this.#raw;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        raw.off('end', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#engine.timeout);
+      raw.once('end', done);
+    });
+  }
+
+  /** Same as {@link close}, for `await using tier = redisTier(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #masters(): Promise<Commands[]> {
+    const raw = this.#raw;
+    if (!this.#isCluster || raw.nodes === undefined) return [raw];
+    if (raw.status !== 'ready') await this.#clusterReady();
+    const masters = raw.nodes('master');
+    if (masters.length === 0) throw new L2UnavailableError('Redis Cluster has no known master');
+    return masters;
+  }
+
+  // A Cluster learns its masters only once connected; admin calls made right after creating
+  // the client wait for that, up to ten command timeouts.
+  #clusterReady(): Promise<void> {
+    const raw = this.#raw;
+    if (raw.status !== 'wait' && raw.status !== 'connecting' && raw.status !== 'connect') {
+      return Promise.reject(new L2UnavailableError(`Redis Cluster connection is ${raw.status}`));
+    }
+    const limit = this.#engine.timeout * 10;
+    return new Promise((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        raw.off('ready', onReady);
+        reject(new L2TimeoutError(`Redis Cluster was not ready within ${limit} ms`));
+      }, limit);
+      raw.once('ready', onReady);
+    });
+  }
+
+  async #clearNode(node: Commands, pattern: string): Promise<void> {
+    const engine = this.#engine;
+    let cursor = '0';
+    do {
+      const [next, keys] = await engine.timed(
+        node.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT),
+        'SCAN',
+      );
+      cursor = next.toString();
+      if (keys.length === 0) continue;
+      if (this.#isCluster) {
+        // A multi-key UNLINK must stay within one slot; route each key through the Cluster
+        // client (auto-pipelined per node), so a key that just moved still finds its owner.
+        const raw = this.#raw;
+        await engine.timed(Promise.all(keys.map((key) => raw.unlink(key))), 'UNLINK');
+      } else {
+        await engine.timed(node.unlink(...keys), 'UNLINK');
+      }
+    } while (cursor !== '0');
+  }
+
+  #circuitChanged(
+    state: CircuitState,
+    previous: CircuitState,
+    settings: { failureThreshold: number; resetTimeout: number },
+  ): void {
+    const meta = { prefix: this.prefix };
+    if (state === 'open') {
+      this.#logger.warn(
+        previous === 'half-open'
+          ? `redisTier: Redis probe failed; circuit open again for ${settings.resetTimeout} ms`
+          : `redisTier: circuit opened after ${settings.failureThreshold} consecutive Redis failures; L2 calls fail fast for ${settings.resetTimeout} ms`,
+        meta,
+      );
+    } else if (state === 'closed') {
+      this.#logger.warn('redisTier: Redis answered the probe; circuit closed', meta);
+    } else {
+      this.#logger.debug?.('redisTier: circuit half-open; probing Redis', meta);
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(state);
+      } catch (error) {
+        this.#logger.error('redisTier: a circuit listener threw', { error });
+      }
+    }
+  }
+}
+
+/**
+ * Creates the Redis (L2) tier. Throws `InvalidOptionsError` naming the field for bad
+ * options.
+ *
+ * @example
+ * const l2 = redisTier({ connection: 'redis://localhost:6379', prefix: 'app:' });
+ * await l2.set('user:1', { name: 'Ada' }, 60_000);
+ * await l2.get('user:1'); // { name: 'Ada' }
+ */
+export function redisTier(options: RedisTierOptions): RedisTier {
+  return new RedisTier(options);
+}
