@@ -3,14 +3,14 @@
  * a real Redis, with `MEMORY USAGE key SAMPLES 0` (every element counted), and writes
  * packages/metrics/MEMORY.md.
  *
- *   tooling/bench/node_modules/.bin/tsx packages/metrics/scripts/memory-usage.ts
+ *   pnpm exec tsx packages/metrics/scripts/memory-usage.ts
  */
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { startRedis } from '@tiercache/test-servers';
 import { Redis } from 'ioredis';
 
-const COMMAND = 'tooling/bench/node_modules/.bin/tsx packages/metrics/scripts/memory-usage.ts';
+const COMMAND = 'pnpm exec tsx packages/metrics/scripts/memory-usage.ts';
 
 interface Row {
   readonly case: string;
