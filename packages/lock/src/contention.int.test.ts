@@ -10,9 +10,7 @@ import { fencedWrite } from './test-support/fenced-storage.js';
 // The workers run the TypeScript sources through tsx (a root devDependency), so no build is
 // needed.
 const TSX_LOADER = pathToFileURL(
-  fileURLToPath(
-    new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url),
-  ),
+  fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url)),
 ).href;
 const CONTENDER = fileURLToPath(new URL('./test-support/contender.ts', import.meta.url));
 
