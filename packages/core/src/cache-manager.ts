@@ -9,8 +9,19 @@ import {
 } from './errors.js';
 import type { CacheEventListener, CacheEvents, StaleServedEvent, TierOperation } from './events.js';
 import { Emitter } from './events.js';
+import type {
+  InvalidationBus,
+  InvalidationMessage,
+  PatternMatcher,
+  TagVersionStore,
+  VersionedTier,
+} from './invalidation.js';
+import { isVersionedTier } from './invalidation.js';
+import type { Locker } from './locker.js';
 import type { CacheLogger, CacheManagerOptions, GetOptions, SetOptions } from './options.js';
-import { betaOf, checkCallOptions, parseManagerOptions } from './options.js';
+import { betaOf, checkCallOptions, checkTags, parseManagerOptions } from './options.js';
+import { Stampede, type StampedeHost, StampedeResult, settleStampede } from './stampede.js';
+import { isTagStamp, type TagStamp, TagState } from './tag-state.js';
 import type { CacheTier, TierReadResult } from './tier.js';
 
 /** What a loader receives. */
@@ -54,16 +65,63 @@ interface Load {
   /** Set by delete/set/clear: the result is still returned to waiters but never stored. */
   invalidated: boolean;
   readonly controller: AbortController;
+  /** What was read before the loader ran (tag and key versions), when anything had to be. */
+  prepared?: Prepared;
+}
+
+/**
+ * Read before a loader runs, so that its value is written only if nothing was invalidated
+ * since: the versions of its tags (stamped on the entry) and the key's version
+ * (`versionedWrites`). `null`: could not be read, so the value is not cached (tags) or not
+ * written to L2 (version).
+ */
+interface Prepared {
+  readonly tags: TagStamp | null | undefined;
+  readonly version: string | null | undefined;
 }
 
 /** An L2 read in flight for one key (1000 concurrent misses → 1 L2 GET). */
 interface Lookup {
   promise: Promise<Entry | undefined>;
   invalidated: boolean;
+  /** Tag versions read with the GET (the `tags` option), reused by the load after a miss. */
+  tags?: TagPrefetch;
+}
+
+/** Versions of `list` read in the same round trip as an L2 GET. */
+interface TagPrefetch {
+  readonly list: readonly string[];
+  readonly stamp: Promise<TagStamp | null>;
 }
 
 /** Repeated log lines for the same failure class are demoted to debug for this long. */
 const LOG_THROTTLE_MS = 30_000;
+
+/** Most invalidated tags whose versions are remembered for L1 checks (see TagState). */
+const MAX_KNOWN_TAGS = 10_000;
+
+/** Names under which bus and tag-store failures are reported as `tier:error`. */
+const BUS = { name: 'bus' } as const;
+const TAGS = { name: 'tags' } as const;
+
+const MISS: TierReadResult = Object.freeze({ hit: false });
+
+/** Failures that leave stale data somewhere: logged at error level. */
+const ERROR_LEVEL_OPERATIONS: ReadonlySet<TierOperation> = new Set<TierOperation>([
+  'delete',
+  'clear',
+  'publish',
+  'invalidate',
+  'deleteMatching',
+]);
+
+type MaybeNumber = number | Promise<number>;
+
+function noTagStore(): InvalidOptionsError {
+  return new InvalidOptionsError(
+    'Tags need the "tagVersions" option (e.g. redisTagVersions() from @tiercache/invalidation)',
+  );
+}
 
 const noop = (): void => {};
 
@@ -91,6 +149,20 @@ function invalidKey(key: unknown): InvalidKeyError {
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The tag stamp of a raw tier value (an entry or its decoded JSON), if it has one. */
+function stampOf(raw: unknown): TagStamp | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const t = (raw as { t?: unknown }).t;
+  return t !== undefined && isTagStamp(t) ? t : undefined;
 }
 
 function codeOf(error: unknown): string {
@@ -157,6 +229,18 @@ export class CacheManager {
   private readonly random: () => number;
   private readonly logger: CacheLogger;
   private readonly events: Emitter;
+  /** Invalidation across instances (all optional; see invalidation.ts). */
+  private readonly bus: InvalidationBus | undefined;
+  private readonly unsubscribe: (() => void) | undefined;
+  private readonly tagStore: TagVersionStore | undefined;
+  private readonly tagState = new TagState(MAX_KNOWN_TAGS);
+  /** The L2, when `versionedWrites` is on. */
+  private readonly versioned: VersionedTier | undefined;
+  private readonly matchPattern: PatternMatcher | undefined;
+  /** Longest TTL written to L1 so far: tag versions learnt longer ago can be forgotten. */
+  private l1Horizon = 0;
+  /** Cross-process stampede protection; set when a locker and an L2 are configured. */
+  private readonly stampede: Stampede | undefined;
   private readonly loads = new Map<string, Load>();
   private readonly lookups = new Map<string, Lookup>();
   /** Tier writes not awaited by their caller; `close()` waits for them. */
@@ -186,6 +270,23 @@ export class CacheManager {
     this.events = new Emitter((event, error) =>
       this.logger.error(`tiercache: a "${event}" listener threw`, { error }),
     );
+    this.tagStore = o.tagVersions;
+    this.matchPattern = o.matchPattern;
+    if (o.versionedWrites === true) {
+      if (!isVersionedTier(this.l2)) {
+        throw new InvalidOptionsError(
+          'Invalid option "versionedWrites": needs an l2 tier with getVersions, setIfVersion, ' +
+            'setVersioned and deleteVersioned (e.g. redisTier)',
+        );
+      }
+      this.versioned = this.l2;
+    }
+    this.bus = o.bus;
+    this.unsubscribe = o.bus?.subscribe((message) => this.applyMessage(message));
+    this.stampede =
+      o.locker === undefined || this.l2 === undefined
+        ? undefined
+        : new Stampede(this.stampedeHost(o.locker), o.stampede);
   }
 
   /**
@@ -214,6 +315,9 @@ export class CacheManager {
     if (options !== undefined) {
       const error = checkCallOptions(options);
       if (error !== undefined) return Promise.reject(error);
+      if (options.tags !== undefined && this.tagStore === undefined) {
+        return Promise.reject(noTagStore());
+      }
     }
     const l1 = this.l1;
     if (l1 !== undefined) {
@@ -229,6 +333,10 @@ export class CacheManager {
         else if (isThenable(raw)) return this.getAfterAsyncL1(key, loader, options, l1, raw);
         else entry = toEntry(raw);
         if (entry !== undefined) {
+          if (entry.t !== undefined && this.tagState.isStale(entry.t)) {
+            this.dropL1(key);
+            return this.getSlow(key, loader, options, undefined, '');
+          }
           // The L1-hit fast path: no await, no allocation besides the returned promise.
           const now = this.clock();
           if (now < entry.f) {
@@ -257,13 +365,20 @@ export class CacheManager {
     if (options !== undefined) {
       const error = checkCallOptions(options);
       if (error !== undefined) throw error;
+      if (options.tags !== undefined && this.tagStore === undefined) throw noTagStore();
     }
     if (value === undefined) {
       await this.delete(key);
       return;
     }
     this.invalidateInFlight(key);
-    await this.store(key, value, options, 0);
+    const tags = options?.tags;
+    const prepared: Prepared | undefined =
+      tags === undefined || tags.length === 0
+        ? undefined
+        : { tags: await this.readTags(tags), version: undefined };
+    await this.store(key, value, options, 0, prepared, true);
+    await this.publish({ type: 'keys', keys: [key] }, key);
   }
 
   /**
@@ -287,6 +402,7 @@ export class CacheManager {
     if (options !== undefined) {
       const error = checkCallOptions(options);
       if (error !== undefined) throw error;
+      if (options.tags !== undefined && this.tagStore === undefined) throw noTagStore();
     }
     const maxStale = options?.maxStale ?? this.maxStale;
     const found = new Map<string, unknown>();
@@ -298,6 +414,10 @@ export class CacheManager {
       const entry = toEntry(raw);
       if (entry === undefined) {
         this.invalidEntry(tier, 'getMany', key);
+        return false;
+      }
+      if (entry.t !== undefined && this.tagState.isStale(entry.t)) {
+        if (!fillL1) this.dropL1(key);
         return false;
       }
       const now = this.clock();
@@ -329,6 +449,7 @@ export class CacheManager {
         this.tierError(tier, 'getMany', undefined, error);
       }
       if (results === undefined) continue;
+      if (fillL1) results = await this.dropStaleTagged(results);
       const still: string[] = [];
       for (let i = 0; i < missing.length; i++) {
         const key = missing[i] as string;
@@ -407,9 +528,12 @@ export class CacheManager {
     // Both deletes are issued before either is awaited, so L1 is already clean when this
     // returns its promise.
     const inL1 = this.tierDelete(this.l1, key);
-    const inL2 = this.tierDelete(this.l2, key);
+    const inL2 = this.deleteL2(key);
     const a = await inL1;
     const b = await inL2;
+    // After L2: an instance that drops its L1 entry on this message must not find the old
+    // value in L2.
+    await this.publish({ type: 'keys', keys: [key] }, key);
     return a || b;
   }
 
@@ -458,6 +582,102 @@ export class CacheManager {
     const b = this.tierClear(this.l2);
     await a;
     await b;
+    await this.publish({ type: 'clear' }, undefined);
+  }
+
+  /**
+   * Deletes several keys from L1 and L2 (as {@link delete}, each load in flight detached) and
+   * tells the other instances in one bus message. Resolves to how many keys a tier held.
+   */
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    if (!Array.isArray(keys)) throw new InvalidKeyError('Invalid keys: expected an array');
+    for (const key of keys) if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    if (this.closing !== undefined) throw new CacheClosedError();
+    const unique = [...new Set(keys)];
+    if (unique.length === 0) return 0;
+    const existed = await Promise.all(
+      unique.map(async (key) => {
+        this.invalidateInFlight(key);
+        const inL1 = this.tierDelete(this.l1, key);
+        const inL2 = this.deleteL2(key);
+        // Both awaited: the message must not leave before L2 is done.
+        const a = await inL1;
+        const b = await inL2;
+        return a || b;
+      }),
+    );
+    await this.publish({ type: 'keys', keys: unique }, undefined);
+    let count = 0;
+    for (const e of existed) if (e) count++;
+    return count;
+  }
+
+  /**
+   * Invalidates every entry tagged with one of `tags`, in every instance: each tag's version
+   * moves forward in the `tagVersions` store (one command per tag, whatever the number of
+   * entries), this L1 learns the new versions, then a bus message tells the others. Entries
+   * are not deleted: a read finds their stamp outdated and loads again; they leave L2 on their
+   * own TTL. A store failure is emitted (`tier:error`, tier `'tags'`) and logged at error
+   * level, not thrown.
+   * @throws {InvalidOptionsError} no `tagVersions` store, or a tag that is not a non-empty string.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    const store = this.tagStore;
+    if (store === undefined) throw noTagStore();
+    const error = checkTags(tags, 'tags');
+    if (error !== undefined) throw error;
+    if (this.closing !== undefined) throw new CacheClosedError();
+    const unique = [...new Set(tags)];
+    if (unique.length === 0) return;
+    let versions: readonly number[];
+    try {
+      versions = await store.invalidate(unique);
+    } catch (cause) {
+      this.tierError(TAGS, 'invalidate', undefined, cause);
+      return;
+    }
+    this.raiseTags(unique, versions);
+    await this.publish({ type: 'tags', tags: unique, versions }, undefined);
+  }
+
+  /** Same as `invalidateTags([tag])`. */
+  invalidateTag(tag: string): Promise<void> {
+    return this.invalidateTags([tag]);
+  }
+
+  /**
+   * Deletes the keys matching the Redis glob `pattern` from L2 (the tier's `deleteMatching`:
+   * SCAN and batched UNLINK on every master for `redisTier`), drops the matching L1 entries
+   * and loads, then tells the other instances, which drop theirs. Resolves to how many L2
+   * keys were deleted (without an L2: how many L1 entries). Escape user input that goes into
+   * a pattern (`escapeGlob` from `@tiercache/keys`).
+   * @throws {InvalidOptionsError} `pattern` is not a non-empty string, or the L2 has no
+   * `deleteMatching`.
+   */
+  async invalidatePattern(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string' || pattern === '') {
+      throw new InvalidOptionsError('Invalid argument "pattern": expected a non-empty string');
+    }
+    if (this.closing !== undefined) throw new CacheClosedError();
+    const l2 = this.l2;
+    if (l2 !== undefined && typeof l2.deleteMatching !== 'function') {
+      throw new InvalidOptionsError(
+        `invalidatePattern needs an l2 tier with deleteMatching(); "${l2.name}" has none`,
+      );
+    }
+    let count = this.dropMatching(pattern);
+    if (l2 !== undefined) {
+      try {
+        count = await (l2.deleteMatching as (pattern: string) => MaybeNumber)(pattern);
+      } catch (error) {
+        this.tierError(l2, 'deleteMatching', undefined, error);
+        count = 0;
+      }
+      // Reads made here while L2 was being scanned may have put deleted values back in L1.
+      this.dropMatching(pattern);
+    }
+    await this.publish({ type: 'pattern', pattern }, undefined);
+    return count;
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -482,6 +702,7 @@ export class CacheManager {
 
   private async doClose(): Promise<void> {
     this.coarse?.stop();
+    this.unsubscribe?.();
     const reason = new CacheClosedError();
     for (const load of this.loads.values()) {
       load.invalidated = true;
@@ -514,6 +735,10 @@ export class CacheManager {
     }
     if (raw !== undefined) {
       const entry = toEntry(raw);
+      if (entry !== undefined && entry.t !== undefined && this.tagState.isStale(entry.t)) {
+        this.dropL1(key);
+        return this.getSlow(key, loader, options, undefined, '');
+      }
       if (entry !== undefined) {
         const now = this.clock();
         if (now < entry.f) {
@@ -547,8 +772,11 @@ export class CacheManager {
     }
     let load = this.loads.get(key);
     const l2 = this.l2;
+    let prefetched: TagPrefetch | undefined;
     if (stale === undefined && load === undefined && l2 !== undefined) {
-      const entry = await this.lookupL2(key, options);
+      const lookup = this.lookupL2(key, options);
+      prefetched = this.lookups.get(key)?.tags;
+      const entry = await lookup;
       if (entry !== undefined) {
         const now = this.clock();
         if (now < entry.f) {
@@ -582,7 +810,10 @@ export class CacheManager {
     }
     if (stale !== undefined) return this.serveStale(key, loader, options, stale, staleTier, load);
     if (this.events.lists.miss.length !== 0) this.events.emit('miss', { key });
-    if (load === undefined) load = this.startLoad(key, loader, options, undefined, '');
+    if (load === undefined) {
+      const protectedLoader = this.stampede?.protect(key, loader, options);
+      load = this.startLoad(key, protectedLoader ?? loader, options, undefined, '', prefetched);
+    }
     return load.promise as Promise<T>;
   }
 
@@ -679,18 +910,29 @@ export class CacheManager {
     options: GetOptions | undefined,
     stale: Entry | undefined,
     staleTier: string,
+    prefetched?: TagPrefetch,
   ): Load {
     const controller = new AbortController();
     const started = this.clock();
     let result: Promise<unknown>;
-    try {
-      const ctx: LoaderContext<T> =
-        stale === undefined
-          ? { key, signal: controller.signal }
-          : { key, signal: controller.signal, stale: stale.v as T };
-      result = Promise.resolve(loader(ctx));
-    } catch (error) {
-      result = Promise.reject(error);
+    const ctx: LoaderContext<T> =
+      stale === undefined
+        ? { key, signal: controller.signal }
+        : { key, signal: controller.signal, stale: stale.v as T };
+    const prepare = this.prepareLoad([key], options, prefetched);
+    if (prepare === undefined) {
+      try {
+        result = Promise.resolve(loader(ctx));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+    } else {
+      // Versions are read before the loader runs: a value it reads can then only be older
+      // than an invalidation that changed them, never look newer.
+      result = prepare.then((prepared) => {
+        load.prepared = prepared[0];
+        return loader(ctx);
+      });
     }
     const hard = options?.hardTimeout ?? this.hardTimeout;
     if (hard !== undefined) result = withHardTimeout(result, hard, controller, key);
@@ -699,9 +941,11 @@ export class CacheManager {
       (value) => {
         const durationMs = this.clock() - started;
         if (this.loads.get(key) === load) this.loads.delete(key);
+        // A stampede-protected load already stored its value, or read another process's.
+        if (value instanceof StampedeResult) return settleStampede(this.events, key, value);
         if (this.events.lists.load.length !== 0) this.events.emit('load', { key, durationMs });
         if (!load.invalidated && this.closing === undefined) {
-          this.store(key, value, options, durationMs);
+          this.store(key, value, options, durationMs, load.prepared);
         }
         return value;
       },
@@ -720,6 +964,32 @@ export class CacheManager {
     return load;
   }
 
+  /** What the stampede protocol (stampede.ts) may use of this manager. */
+  private stampedeHost(locker: Locker): StampedeHost {
+    return {
+      locker,
+      events: this.events,
+      clock: () => this.clock(),
+      readL2: (key, options) => this.lookupL2(key, options),
+      store: (key, signal, value, options, durationMs) => {
+        // The same rule as a plain load's: a load detached by delete/set/clear/close (or
+        // replaced by a newer one) never writes.
+        const load = this.loads.get(key);
+        if (load === undefined || load.controller.signal !== signal || load.invalidated) {
+          return undefined;
+        }
+        if (this.closing !== undefined) return undefined;
+        return this.store(key, value, options, durationMs, load.prepared);
+      },
+      track: (promise) => {
+        this.pending.add(promise);
+        promise.then(() => this.pending.delete(promise));
+      },
+      warn: (message, key, error) =>
+        this.logThrottled('warn', `stampede:${codeOf(error)}`, message, { key, error }),
+    };
+  }
+
   /** One loader call for many keys; registers a per-key load so concurrent `get`s join it. */
   private startBatchLoad<T>(
     keys: string[],
@@ -730,10 +1000,19 @@ export class CacheManager {
     const controller = new AbortController();
     const started = this.clock();
     let result: Promise<unknown>;
-    try {
-      result = Promise.resolve(loader([...keys], { signal: controller.signal }));
-    } catch (error) {
-      result = Promise.reject(error);
+    let prepared: Prepared[] | undefined;
+    const prepare = this.prepareLoad(keys, options);
+    if (prepare === undefined) {
+      try {
+        result = Promise.resolve(loader([...keys], { signal: controller.signal }));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+    } else {
+      result = prepare.then((p) => {
+        prepared = p;
+        return loader([...keys], { signal: controller.signal });
+      });
     }
     const hard = options?.hardTimeout ?? this.hardTimeout;
     if (hard !== undefined) result = withHardTimeout(result, hard, controller, keys[0] as string);
@@ -766,7 +1045,7 @@ export class CacheManager {
           const key = keys[i] as string;
           if (this.events.lists.load.length !== 0) this.events.emit('load', { key, durationMs });
           if (!(loads[i] as Load).invalidated && this.closing === undefined) {
-            this.store(key, map.get(key), options, durationMs);
+            this.store(key, map.get(key), options, durationMs, prepared?.[i]);
           }
         }
         return map;
@@ -808,6 +1087,15 @@ export class CacheManager {
     options: GetOptions | undefined,
   ): Promise<Entry | undefined> {
     const l2 = this.l2 as CacheTier;
+    // Sent in the same tick as the GET, so both travel in one round trip (auto-pipelining).
+    const tags = options?.tags;
+    const prefetched =
+      tags !== undefined && tags.length > 0 && this.tagStore !== undefined
+        ? this.readTags(tags)
+        : undefined;
+    if (prefetched !== undefined && tags !== undefined) {
+      lookup.tags = { list: tags, stamp: prefetched };
+    }
     try {
       let raw: unknown;
       try {
@@ -824,6 +1112,7 @@ export class CacheManager {
       }
       const now = this.clock();
       if (now >= entry.s) return undefined;
+      if (entry.t !== undefined && !(await this.tagsCurrent(entry.t, prefetched))) return undefined;
       // A delete during the read must not resurrect the old value in L1.
       if (!lookup.invalidated) this.fillL1(key, entry, options, now);
       return entry;
@@ -835,14 +1124,12 @@ export class CacheManager {
   private fillL1(key: string, entry: Entry, options: SetOptions | undefined, now: number): void {
     const l1 = this.l1;
     if (l1 === undefined) return;
+    if (entry.t !== undefined && this.tagState.isStale(entry.t)) return;
     const ttl = Math.max(1, Math.ceil(entry.s - now));
     const cap = options?.l1Ttl;
-    this.tierWrite(
-      l1,
-      key,
-      entry,
-      cap !== undefined && cap < ttl ? Math.max(1, Math.ceil(cap)) : ttl,
-    );
+    const l1Ttl = cap !== undefined && cap < ttl ? Math.max(1, Math.ceil(cap)) : ttl;
+    if (l1Ttl > this.l1Horizon) this.l1Horizon = l1Ttl;
+    this.tierWrite(l1, key, entry, l1Ttl);
   }
 
   /**
@@ -855,8 +1142,13 @@ export class CacheManager {
     value: unknown,
     options: SetOptions | undefined,
     durationMs: number,
+    prepared?: Prepared,
+    explicit = false,
   ): Promise<void> | undefined {
     if (value === undefined) return undefined;
+    const tags = prepared?.tags;
+    // Tag versions unknown: an unstamped entry would survive an invalidation of its tags.
+    if (tags === null) return undefined;
     let ttl: number;
     if (value === null) {
       ttl = options?.negativeTtl ?? this.negativeTtl;
@@ -869,15 +1161,22 @@ export class CacheManager {
     const fresh = Math.max(1, Math.floor(jitter > 0 ? ttl * (1 - jitter * this.random()) : ttl));
     const maxStale = options?.maxStale ?? this.maxStale;
     const now = this.clock();
-    const entry = new Entry(value, now, now + fresh, now + fresh + maxStale, durationMs);
+    const entry = new Entry(value, now, now + fresh, now + fresh + maxStale, durationMs, tags);
     const tierTtl = Math.ceil(fresh + maxStale);
     let a: Promise<void> | undefined;
-    if (this.l1 !== undefined) {
+    // A tag invalidated while this value loaded: this instance already knows it is stale.
+    if (this.l1 !== undefined && (tags === undefined || !this.tagState.isStale(tags))) {
       const cap = options?.l1Ttl;
       const l1Ttl = cap !== undefined && cap < tierTtl ? Math.max(1, Math.ceil(cap)) : tierTtl;
+      if (l1Ttl > this.l1Horizon) this.l1Horizon = l1Ttl;
       a = this.tierWrite(this.l1, key, entry, l1Ttl);
     }
-    const b = this.l2 === undefined ? undefined : this.tierWrite(this.l2, key, entry, tierTtl);
+    const b =
+      this.l2 === undefined
+        ? undefined
+        : this.versioned === undefined
+          ? this.tierWrite(this.l2, key, entry, tierTtl)
+          : this.versionedWrite(this.versioned, key, entry, tierTtl, prepared, explicit);
     if (a === undefined) return b;
     if (b === undefined) return a;
     return Promise.all([a, b]).then(noop);
@@ -933,6 +1232,282 @@ export class CacheManager {
     }
   }
 
+  /** The L2 half of a delete: with `versionedWrites`, also moves the key's version. */
+  private deleteL2(key: string): boolean | Promise<boolean> {
+    const versioned = this.versioned;
+    if (versioned === undefined) return this.tierDelete(this.l2, key);
+    let r: unknown;
+    try {
+      r = versioned.deleteVersioned(key);
+    } catch (error) {
+      this.tierError(versioned, 'delete', key, error);
+      return false;
+    }
+    if (!isThenable(r)) return r === true;
+    return Promise.resolve(r).then(
+      (existed) => existed === true,
+      (error: unknown) => {
+        this.tierError(versioned, 'delete', key, error);
+        return false;
+      },
+    );
+  }
+
+  /**
+   * The L2 half of a store with `versionedWrites`: an explicit `set` gives the key a new
+   * version; a load's value is written only if the version read before its loader ran is
+   * still current, and when it is not, this instance's L1 copy (already written) goes too.
+   */
+  private versionedWrite(
+    tier: VersionedTier,
+    key: string,
+    entry: Entry,
+    ttlMs: number,
+    prepared: Prepared | undefined,
+    explicit: boolean,
+  ): Promise<void> | undefined {
+    let r: unknown;
+    try {
+      if (explicit) {
+        r = tier.setVersioned(key, entry, ttlMs);
+      } else {
+        const version = prepared?.version;
+        // The version could not be read: no safe way to write L2 (L1 stays, as the bus and
+        // this process's own deletes still reach it).
+        if (typeof version !== 'string') return undefined;
+        r = tier.setIfVersion(key, entry, ttlMs, version);
+      }
+    } catch (error) {
+      this.tierError(tier, 'set', key, error);
+      return undefined;
+    }
+    const p = Promise.resolve(r).then(
+      (stored) => {
+        if (stored === false) this.dropL1(key);
+      },
+      (error: unknown) => {
+        this.tierError(tier, 'set', key, error);
+      },
+    );
+    this.pending.add(p);
+    p.then(() => this.pending.delete(p));
+    return p;
+  }
+
+  /**
+   * Starts reading what a load must know before its loader runs: its tags' versions and,
+   * with `versionedWrites`, each key's version. `undefined` when there is nothing to read.
+   * Never rejects: what cannot be read is `null`.
+   */
+  private prepareLoad(
+    keys: readonly string[],
+    options: GetOptions | undefined,
+    prefetched?: TagPrefetch,
+  ): Promise<Prepared[]> | undefined {
+    const tags = options?.tags;
+    const withTags = tags !== undefined && tags.length > 0 && this.tagStore !== undefined;
+    const versioned = this.versioned;
+    if (!withTags && versioned === undefined) return undefined;
+    // Versions read with the L2 GET were read before this loader runs too: reuse them.
+    const stamp = !withTags
+      ? undefined
+      : prefetched !== undefined && sameTags(prefetched.list, tags)
+        ? prefetched.stamp
+        : this.readTags(tags);
+    const versions = versioned === undefined ? undefined : this.readVersions(versioned, keys);
+    return Promise.all([stamp, versions]).then(([t, v]) =>
+      keys.map((_, i) => ({ tags: t, version: v === undefined ? undefined : v[i] })),
+    );
+  }
+
+  /** The current versions of `tags` as a stamp, or `null` when the store failed. */
+  private readTags(tags: readonly string[]): Promise<TagStamp | null> {
+    const store = this.tagStore as TagVersionStore;
+    let read: Promise<readonly number[]>;
+    try {
+      read = store.get(tags);
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    return read.then(
+      (versions) => {
+        // No prototype: a tag named "__proto__" must stay a tag.
+        const stamp: Record<string, number> = Object.create(null);
+        for (let i = 0; i < tags.length; i++) {
+          const v = versions[i];
+          if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+          stamp[tags[i] as string] = v;
+        }
+        return stamp;
+      },
+      (error: unknown) => {
+        this.tierError(TAGS, 'versions', undefined, error);
+        return null;
+      },
+    );
+  }
+
+  private readVersions(tier: VersionedTier, keys: readonly string[]): Promise<(string | null)[]> {
+    let read: Promise<readonly string[]>;
+    try {
+      read = Promise.resolve(tier.getVersions(keys));
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    return read.then(
+      (versions) => keys.map((_, i) => (typeof versions[i] === 'string' ? versions[i] : null)),
+      (error: unknown) => {
+        this.tierError(tier, 'versions', keys.length === 1 ? keys[0] : undefined, error);
+        return keys.map(() => null);
+      },
+    );
+  }
+
+  /**
+   * Whether an L2 entry's tag stamp is still current: nothing newer known here, and equal to
+   * the store's versions (equal, not "at least": a version the store lost reads as 0 and
+   * makes the entry stale, the safe side). `prefetched` holds versions read with the GET.
+   */
+  private async tagsCurrent(
+    stamp: TagStamp,
+    prefetched: Promise<TagStamp | null> | undefined,
+  ): Promise<boolean> {
+    if (this.tagState.isStale(stamp)) return false;
+    // Without a store the stamp cannot be checked: treat the entry as a miss.
+    if (this.tagStore === undefined) return false;
+    let current = prefetched === undefined ? null : await prefetched;
+    const missing: string[] = [];
+    for (const tag in stamp) if (current === null || !(tag in current)) missing.push(tag);
+    if (missing.length > 0) {
+      const more = await this.readTags(missing);
+      if (more === null) return false;
+      current = current === null ? more : Object.assign(Object.create(null), current, more);
+    }
+    const versions = current as TagStamp;
+    for (const tag in stamp) if (versions[tag] !== stamp[tag]) return false;
+    return true;
+  }
+
+  /** `getMany`'s L2 answers with outdated tag stamps become misses (one store read for all). */
+  private async dropStaleTagged(results: TierReadResult[]): Promise<TierReadResult[]> {
+    const tags = new Set<string>();
+    for (const r of results) {
+      const stamp = r.hit ? stampOf(r.value) : undefined;
+      if (stamp !== undefined) for (const tag in stamp) tags.add(tag);
+    }
+    if (tags.size === 0) return results;
+    const current = this.tagStore === undefined ? null : await this.readTags([...tags]);
+    return results.map((r) => {
+      const stamp = r.hit ? stampOf(r.value) : undefined;
+      if (stamp === undefined) return r;
+      if (current === null || this.tagState.isStale(stamp)) return MISS;
+      for (const tag in stamp) if (current[tag] !== stamp[tag]) return MISS;
+      return r;
+    });
+  }
+
+  /** Publishes on the bus (when there is one); a failure is emitted and logged, not thrown. */
+  private async publish(message: InvalidationMessage, key: string | undefined): Promise<void> {
+    const bus = this.bus;
+    if (bus === undefined) return;
+    try {
+      await bus.publish(message);
+    } catch (error) {
+      this.tierError(BUS, 'publish', key, error);
+    }
+  }
+
+  /** Applies another instance's invalidation to this instance's L1 and loads. */
+  private applyMessage(message: InvalidationMessage): void {
+    if (this.closing !== undefined) return;
+    switch (message.type) {
+      case 'keys':
+        for (const key of message.keys) {
+          this.invalidateInFlight(key);
+          this.dropL1(key);
+        }
+        return;
+      case 'tags':
+        this.raiseTags(message.tags, message.versions);
+        return;
+      case 'pattern':
+        this.dropMatching(message.pattern);
+        return;
+      case 'clear':
+        this.clearLocal();
+        return;
+    }
+  }
+
+  private raiseTags(tags: readonly string[], versions: readonly number[]): void {
+    if (!this.tagState.raise(tags, versions, this.clock(), this.l1Horizon)) this.clearLocal();
+  }
+
+  private dropL1(key: string): void {
+    if (this.l1 !== undefined) void this.tierDelete(this.l1, key);
+  }
+
+  /**
+   * Empties L1 and detaches every load and L2 read: after missed messages (or too many
+   * tags to remember) nothing held here can be trusted.
+   */
+  private clearLocal(): void {
+    for (const load of this.loads.values()) load.invalidated = true;
+    for (const lookup of this.lookups.values()) lookup.invalidated = true;
+    this.loads.clear();
+    this.lookups.clear();
+    this.tagState.clear();
+    const l1 = this.l1;
+    if (l1 === undefined) return;
+    try {
+      const r = l1.clear();
+      if (isThenable(r)) {
+        Promise.resolve(r).catch((error: unknown) => this.tierError(l1, 'clear', undefined, error));
+      }
+    } catch (error) {
+      this.tierError(l1, 'clear', undefined, error);
+    }
+  }
+
+  /**
+   * Drops the L1 entries, loads and L2 reads whose keys match `pattern`; returns how many L1
+   * entries went. Without a matcher or an L1 that lists its keys, clears L1 entirely.
+   */
+  private dropMatching(pattern: string): number {
+    const l1 = this.l1;
+    const match = this.matchPattern?.(pattern);
+    if (match === undefined || (l1 !== undefined && typeof l1.keys !== 'function')) {
+      this.clearLocal();
+      return 0;
+    }
+    for (const [key, load] of this.loads) {
+      if (!match(key)) continue;
+      load.invalidated = true;
+      this.loads.delete(key);
+    }
+    for (const [key, lookup] of this.lookups) {
+      if (!match(key)) continue;
+      lookup.invalidated = true;
+      this.lookups.delete(key);
+    }
+    if (l1 === undefined) return 0;
+    let keys: string[];
+    try {
+      keys = [...(l1.keys as () => Iterable<string>).call(l1)];
+    } catch (error) {
+      this.tierError(l1, 'clear', undefined, error);
+      this.clearLocal();
+      return 0;
+    }
+    let dropped = 0;
+    for (const key of keys) {
+      if (!match(key)) continue;
+      this.dropL1(key);
+      dropped++;
+    }
+    return dropped;
+  }
+
   private invalidateInFlight(key: string): void {
     const load = this.loads.get(key);
     if (load !== undefined) {
@@ -969,7 +1544,7 @@ export class CacheManager {
   }
 
   private tierError(
-    tier: CacheTier,
+    tier: { readonly name: string },
     operation: TierOperation,
     key: string | undefined,
     cause: unknown,
@@ -984,7 +1559,7 @@ export class CacheManager {
       );
     }
     this.logThrottled(
-      operation === 'delete' || operation === 'clear' ? 'error' : 'warn',
+      ERROR_LEVEL_OPERATIONS.has(operation) ? 'error' : 'warn',
       `${tier.name}:${operation}:${codeOf(error)}`,
       `tiercache: ${tier.name} ${operation} failed (${codeOf(error)}); continuing without it`,
       { tier: tier.name, operation, key, error },

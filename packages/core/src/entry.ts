@@ -1,3 +1,5 @@
+import { isTagStamp, type TagStamp } from './tag-state.js';
+
 /**
  * What {@link CacheManager} stores in every tier: the value plus the timestamps it needs to
  * decide fresh / stale / expired and when to refresh early. The field names are one letter
@@ -21,6 +23,11 @@ export class Entry {
     readonly s: number,
     /** How long the load that produced the value took (XFetch's delta); 0 for `set`. */
     readonly d: number,
+    /**
+     * The versions of the entry's tags when its load started (tag invalidation); `undefined`
+     * for an untagged entry, which then costs nothing in Redis (JSON omits it).
+     */
+    readonly t?: TagStamp,
   ) {}
 }
 
@@ -32,17 +39,18 @@ export class Entry {
 export function toEntry(raw: unknown): Entry | undefined {
   if (raw instanceof Entry) return raw;
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const o = raw as { v?: unknown; c?: unknown; f?: unknown; s?: unknown; d?: unknown };
-  const { v, c, f, s, d } = o;
+  const o = raw as { v?: unknown; c?: unknown; f?: unknown; s?: unknown; d?: unknown; t?: unknown };
+  const { v, c, f, s, d, t } = o;
   if (
     v === undefined ||
     typeof c !== 'number' ||
     typeof f !== 'number' ||
     typeof s !== 'number' ||
     typeof d !== 'number' ||
-    !(s >= f)
+    !(s >= f) ||
+    (t !== undefined && !isTagStamp(t))
   ) {
     return undefined;
   }
-  return new Entry(v, c, f, s, d);
+  return new Entry(v, c, f, s, d, t);
 }

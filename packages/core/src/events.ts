@@ -42,8 +42,44 @@ export interface RefreshEvent {
   readonly early: boolean;
 }
 
+/**
+ * Stampede protection: another process holds the lock on `key`, so this process waits for
+ * the value to appear in L2 (at most `waitTimeout`). Once per load, not once per caller.
+ */
+export interface StampedeWaitEvent {
+  readonly key: string;
+}
+
+/**
+ * Stampede protection: this process loads `key` without holding the lock. `timeout`: the
+ * value did not appear in L2 within `waitTimeout` (the holder is slow, died, or could not
+ * write L2); `lock-error`: the locker failed (`error`), e.g. Redis is down.
+ */
+export interface StampedeFallbackEvent {
+  readonly key: string;
+  readonly reason: 'timeout' | 'lock-error';
+  /** How long this process waited for another's load, in ms (0 for `lock-error` at once). */
+  readonly waitedMs: number;
+  /** The locker's error, for `lock-error`. */
+  readonly error?: Error;
+}
+
 /** The tier operation that failed in a {@link TierErrorEvent}. */
-export type TierOperation = 'get' | 'getMany' | 'set' | 'delete' | 'clear' | 'close';
+export type TierOperation =
+  | 'get'
+  | 'getMany'
+  | 'set'
+  | 'delete'
+  | 'clear'
+  | 'close'
+  /** Invalidation (tier `'bus'`, `'tags'` or the L2): publishing a message on the bus. */
+  | 'publish'
+  /** Reading tag versions (tier `'tags'`) or key versions (the L2, `versionedWrites`). */
+  | 'versions'
+  /** Moving tag versions forward (`invalidateTags`, tier `'tags'`). */
+  | 'invalidate'
+  /** Deleting the L2 keys that match a pattern (`invalidatePattern`). */
+  | 'deleteMatching';
 
 /**
  * A tier failed (threw, rejected, returned something that is not an entry). The read went on
@@ -67,6 +103,8 @@ export interface CacheEvents {
   'stale:served': StaleServedEvent;
   refresh: RefreshEvent;
   'tier:error': TierErrorEvent;
+  'stampede:wait': StampedeWaitEvent;
+  'stampede:fallback': StampedeFallbackEvent;
 }
 
 /** A listener for event `K`. */
@@ -89,6 +127,8 @@ export class Emitter {
     'stale:served': [],
     refresh: [],
     'tier:error': [],
+    'stampede:wait': [],
+    'stampede:fallback': [],
   };
 
   constructor(private readonly onListenerError: (event: string, error: unknown) => void) {}

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors.js';
+import type { InvalidationBus, PatternMatcher, TagVersionStore } from './invalidation.js';
+import type { Locker } from './locker.js';
 import type { CacheTier } from './tier.js';
 
 /**
@@ -22,6 +24,38 @@ export interface TtlPolicyLike {
 
 /** Early refresh (XFetch) setting: on/off, or on with a custom `beta`. */
 export type EarlyRefreshOption = boolean | { readonly beta: number };
+
+/**
+ * Stampede protection across processes (needs a `locker` and an `l2`): on a miss, one process
+ * takes a short lock on the key and loads; the others poll L2 until the value appears, then
+ * fall back to loading themselves after `waitTimeout`.
+ */
+export interface StampedeOptions {
+  /**
+   * Lifetime of the lock in ms: how long a holder that died mid-load keeps the others from
+   * taking over the lock (they still fall back after `waitTimeout`). A locker that extends
+   * held locks (`DistributedLock`'s `autoExtend`) keeps it for as long as the load runs.
+   * @default 10_000
+   */
+  readonly lockTtl?: number;
+  /**
+   * How long a process that found the lock taken waits for the value to appear in L2, in
+   * ms, before loading it itself.
+   * @default 5_000
+   */
+  readonly waitTimeout?: number;
+  /**
+   * First delay between two L2 polls while waiting, in ms; each next delay is 1.5 times
+   * longer, up to 8 times this. Each poll reads L2 and, when the value is not there yet,
+   * tries the lock once more (so a waiter takes over as soon as a dead holder's lock expires
+   * or a holder gives up).
+   * @default 50
+   */
+  readonly pollInterval?: number;
+}
+
+/** Stampede protection setting: on/off, or on with some settings changed. */
+export type StampedeOption = boolean | StampedeOptions;
 
 /** Options of {@link CacheManager.set}, also accepted by `get`/`getMany`/`wrap`. */
 export interface SetOptions {
@@ -59,6 +93,13 @@ export interface SetOptions {
    * @default the entry's lifetime
    */
   readonly l1Ttl?: number;
+  /**
+   * Tags of the entry (e.g. `['agent:42', 'leaderboard']`): `invalidateTags` of any of them
+   * makes it stale everywhere. Their versions are read (from `tagVersions`) before the loader
+   * runs and stamped on the entry. Needs the manager's `tagVersions`.
+   * @default undefined (untagged)
+   */
+  readonly tags?: readonly string[];
 }
 
 /** Options of {@link CacheManager.get}, `getMany` and `wrap`. */
@@ -82,6 +123,12 @@ export interface GetOptions extends SetOptions {
    * @default the manager's `earlyRefresh`
    */
   readonly earlyRefresh?: EarlyRefreshOption;
+  /**
+   * Stampede protection for this call's miss: `false` loads without the lock, an object
+   * overrides some of the manager's settings. Without a `locker` and an `l2`, nothing to do.
+   * @default the manager's `stampede`
+   */
+  readonly stampede?: StampedeOption;
 }
 
 /** Options of the {@link CacheManager} constructor. */
@@ -136,6 +183,51 @@ export interface CacheManagerOptions {
    */
   readonly earlyRefresh?: EarlyRefreshOption;
   /**
+   * A distributed lock (e.g. `@tiercache/lock`'s `DistributedLock`, created with
+   * `fencing: false` and a prefix of its own) for stampede protection across processes: N
+   * processes missing the same key cause one load. Used only with an `l2`.
+   * @default undefined (single flight within each process only)
+   */
+  readonly locker?: Locker;
+  /**
+   * Stampede protection settings; with a `locker`, on by default. `false` turns it off unless
+   * a call asks for it (`get(key, loader, { stampede: true })`).
+   * @default true when a `locker` is given
+   */
+  readonly stampede?: StampedeOption;
+  /**
+   * Carries invalidations to the other instances sharing the L2 (and theirs to this one):
+   * `delete`, `deleteMany`, `set`, `clear`, `invalidateTags` and `invalidatePattern` publish a
+   * message once L2 is done; messages from others drop the same entries from this L1. E.g.
+   * `redisBus()` from `@tiercache/invalidation`. The manager subscribes at construction and
+   * unsubscribes in `close()`; closing the bus is yours.
+   * @default undefined (L1 is never told about other instances' changes)
+   */
+  readonly bus?: InvalidationBus;
+  /**
+   * Where tag versions live, for `tags` and `invalidateTags`; e.g. `redisTagVersions()` from
+   * `@tiercache/invalidation`. Every instance sharing the L2 must use the same store.
+   * @default undefined (tags are rejected)
+   */
+  readonly tagVersions?: TagVersionStore;
+  /**
+   * Versioned writes against the stale-set race: a load reads the key's version before its
+   * loader runs and writes L2 only if the version is unchanged (`delete` and `set` change
+   * it), so a value read before a delete in any process is never cached after it. Needs an
+   * L2 that implements `VersionedTier` (`redisTier`); turn it on in every instance sharing
+   * the L2.
+   * @default false
+   */
+  readonly versionedWrites?: boolean;
+  /**
+   * Compiles an `invalidatePattern` glob into a key predicate, so that only matching L1
+   * entries are dropped (here and on `pattern` bus messages); e.g. `globMatcher` from
+   * `@tiercache/keys`. Without it, or with an L1 that cannot list its keys, a pattern
+   * invalidation clears L1 entirely.
+   * @default undefined
+   */
+  readonly matchPattern?: PatternMatcher;
+  /**
    * Clock in milliseconds, used for freshness, load durations and log throttling.
    * @default `Date.now()` cached for at most 1 ms or 1000 reads (like lru-cache's
    * `ttlResolution`), because reading the clock is the most expensive part of an L1 hit on
@@ -171,6 +263,14 @@ const tierSchema = z.custom<CacheTier>(
 
 const ms = z.number().positive().finite();
 const earlyRefreshSchema = z.union([z.boolean(), z.strictObject({ beta: ms })]);
+const stampedeSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    lockTtl: ms.optional(),
+    waitTimeout: ms.optional(),
+    pollInterval: ms.optional(),
+  }),
+]);
 
 const optionsSchema = z.strictObject({
   l1: tierSchema.optional(),
@@ -183,6 +283,35 @@ const optionsSchema = z.strictObject({
   softTimeout: z.union([z.number().min(0), z.literal(Number.POSITIVE_INFINITY)]).optional(),
   hardTimeout: ms.optional(),
   earlyRefresh: earlyRefreshSchema.optional(),
+  locker: z
+    .custom<Locker>(
+      (v) => typeof v === 'object' && v !== null && isFunction((v as Locker).acquire),
+      { message: 'expected a Locker (an object with acquire(), e.g. a DistributedLock)' },
+    )
+    .optional(),
+  stampede: stampedeSchema.optional(),
+  bus: z
+    .custom<InvalidationBus>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        isFunction((v as InvalidationBus).publish) &&
+        isFunction((v as InvalidationBus).subscribe),
+      { message: 'expected an InvalidationBus (publish, subscribe)' },
+    )
+    .optional(),
+  tagVersions: z
+    .custom<TagVersionStore>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        isFunction((v as TagVersionStore).get) &&
+        isFunction((v as TagVersionStore).invalidate),
+      { message: 'expected a TagVersionStore (get, invalidate)' },
+    )
+    .optional(),
+  versionedWrites: z.boolean().optional(),
+  matchPattern: z.custom<PatternMatcher>(isFunction, { message: 'expected a function' }).optional(),
   clock: z.custom<() => number>(isFunction, { message: 'expected a function' }).optional(),
   random: z.custom<() => number>(isFunction, { message: 'expected a function' }).optional(),
   logger: z
@@ -239,13 +368,17 @@ function checkPositive(field: string, v: number | undefined): InvalidOptionsErro
  */
 export function checkCallOptions(o: GetOptions): InvalidOptionsError | undefined {
   if (typeof o !== 'object' || o === null) return bad('options', 'an object', o);
-  const { jitter, maxStale, softTimeout, earlyRefresh, policy } = o;
+  const { jitter, maxStale, softTimeout, earlyRefresh, policy, stampede } = o;
   const err =
     checkPositive('ttl', o.ttl) ??
     checkPositive('negativeTtl', o.negativeTtl) ??
     checkPositive('hardTimeout', o.hardTimeout) ??
     checkPositive('l1Ttl', o.l1Ttl);
   if (err !== undefined) return err;
+  if (o.tags !== undefined) {
+    const tagsError = checkTags(o.tags, 'tags');
+    if (tagsError !== undefined) return tagsError;
+  }
   if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) {
     return bad('jitter', 'a number in [0, 1]', jitter);
   }
@@ -268,6 +401,28 @@ export function checkCallOptions(o: GetOptions): InvalidOptionsError | undefined
     const ttl = typeof policy === 'object' && policy !== null && policy.ttl;
     if (!(typeof ttl === 'number' && ttl > 0 && ttl < Number.POSITIVE_INFINITY)) {
       return bad('policy.ttl', 'a positive finite number of seconds', ttl);
+    }
+  }
+  if (stampede !== undefined && typeof stampede !== 'boolean') {
+    if (typeof stampede !== 'object' || stampede === null) {
+      return bad('stampede', 'a boolean or an object', stampede);
+    }
+    return (
+      checkPositive('stampede.lockTtl', stampede.lockTtl) ??
+      checkPositive('stampede.waitTimeout', stampede.waitTimeout) ??
+      checkPositive('stampede.pollInterval', stampede.pollInterval)
+    );
+  }
+  return undefined;
+}
+
+/** Checks a list of tags (an array of non-empty strings) without allocating. */
+export function checkTags(tags: unknown, field: string): InvalidOptionsError | undefined {
+  if (!Array.isArray(tags)) return bad(field, 'an array of non-empty strings', tags);
+  for (let i = 0; i < tags.length; i++) {
+    const tag: unknown = tags[i];
+    if (typeof tag !== 'string' || tag === '') {
+      return bad(`${field}[${i}]`, 'a non-empty string', tag === '' ? "''" : tag);
     }
   }
   return undefined;

@@ -34,4 +34,16 @@ export interface CacheTier {
   delete(key: string): MaybePromise<boolean>;
   /** Removes every key this tier owns (only its own prefix on a shared Redis). */
   clear(): MaybePromise<void>;
+  /**
+   * Optional, for an in-process tier: the keys it holds, so that `invalidatePattern` (and a
+   * `pattern` bus message) drops only the matching entries. A tier without it is cleared
+   * entirely instead.
+   */
+  keys?(): Iterable<string>;
+  /**
+   * Optional, for a shared tier: deletes every key matching the Redis glob `pattern` (relative
+   * to the tier's own prefix) and resolves to how many it deleted. Needed by
+   * `CacheManager.invalidatePattern` on the L2.
+   */
+  deleteMatching?(pattern: string): MaybePromise<number>;
 }

@@ -11,6 +11,7 @@ export {
 } from './default-builder.js';
 export { InvalidKeyError, InvalidOptionsError } from './errors.js';
 export { escapeGlob } from './glob.js';
+export { globMatcher } from './glob-match.js';
 export { HASH_LENGTH, hashParts } from './hashed-key.js';
 export type { KeyBuilder, KeyBuilderOptions } from './key-builder.js';
 export { createKeyBuilder } from './key-builder.js';

@@ -42,6 +42,16 @@ describe('memoryTier reads and writes', () => {
     expect(memoryTier().get('missing')).toBeUndefined();
   });
 
+  it('lists its keys as a snapshot that later deletes do not disturb', () => {
+    const tier = memoryTier();
+    tier.set('a', 1, 1000);
+    tier.set('b', 2, 1000);
+    const keys = tier.keys();
+    for (const key of keys) tier.delete(key);
+    expect([...keys].sort()).toEqual(['a', 'b']);
+    expect(tier.keys()).toEqual([]);
+  });
+
   it('answers synchronously, not with a promise', () => {
     const tier = memoryTier();
     tier.set('k', 'v', 1000);

@@ -207,6 +207,15 @@ export class MemoryTier {
     }
   }
 
+  /**
+   * A snapshot of the keys held, most recently used first. `CacheManager.invalidatePattern`
+   * (and a `pattern` message on the invalidation bus) uses it to drop only the matching
+   * entries instead of clearing the whole tier. Cost: one pass over all entries.
+   */
+  keys(): string[] {
+    return [...this.#cache.keys()];
+  }
+
   /** Whether a live entry exists, without marking it used or purging it. */
   has(key: string): boolean {
     return this.#cache.has(key);

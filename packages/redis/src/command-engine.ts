@@ -16,6 +16,10 @@ export interface Commands {
   readonly status: string;
   readonly isCluster: boolean;
   getBuffer(key: string): Promise<Buffer | null>;
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<Array<string | null>>;
+  evalsha(sha: string, numkeys: number, ...args: Array<string | Buffer | number>): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: Array<string | Buffer | number>): Promise<unknown>;
   mgetBuffer(keys: string[]): Promise<Array<Buffer | null>>;
   set(key: string, value: Buffer, px: 'PX', ms: number): Promise<unknown>;
   unlink(...keys: Array<string | Buffer>): Promise<number>;
@@ -186,6 +190,16 @@ export function manyReply(reply: unknown, engine: CommandEngine): unknown {
 /** UNLINK reply → whether the key existed. */
 export function existedReply(reply: unknown): unknown {
   return (reply as number) > 0;
+}
+
+/** MGET of version keys → versions, `''` for none. */
+export function versionsReply(reply: unknown): unknown {
+  return (reply as Array<string | null>).map((v) => v ?? '');
+}
+
+/** Compare-and-set script reply → whether it wrote. */
+export function storedReply(reply: unknown): unknown {
+  return reply === 1;
 }
 
 /** SET reply → nothing. */

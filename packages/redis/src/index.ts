@@ -18,3 +18,19 @@ export type {
 } from './options.js';
 export type { CircuitListener } from './redis-tier.js';
 export { RedisTier, redisTier } from './redis-tier.js';
+export type {
+  RedisWriteBehindOptions,
+  WriteBehindBackoff,
+  WriteBehindCache,
+  WriteBehindEvents,
+  WriteBehindFlushOptions,
+  WriteBehindSerializer,
+  WriteBehindStats,
+  WriteBehindWrite,
+} from './write-behind.js';
+export {
+  compareStreamIds,
+  RedisWriteBehind,
+  redisWriteBehind,
+  streamIdSequence,
+} from './write-behind.js';

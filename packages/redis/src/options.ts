@@ -76,6 +76,14 @@ export interface RedisTierOptions {
    */
   checkEvictionPolicyOnStart?: boolean;
   /**
+   * With core's `versionedWrites`: how long a key's version outlives its last `delete` or
+   * `set`, in ms. A load that started before a delete and runs longer than this may still
+   * write its value; keep it above your longest load (`hardTimeout`). Versions live in keys
+   * of their own (`{tag}v:<prefix><key>`, in the key's Cluster slot), outside the prefix.
+   * @default 60_000
+   */
+  versionTtl?: number;
+  /**
    * Current time in milliseconds, for the circuit breaker. Command timeouts use real timers.
    * @default Date.now
    */
@@ -98,6 +106,7 @@ export interface ResolvedOptions {
   readonly circuitBreaker: { failureThreshold: number; resetTimeout: number } | false;
   readonly batch: boolean;
   readonly checkEvictionPolicyOnStart: boolean;
+  readonly versionTtl: number;
   readonly clock: () => number;
   readonly logger: RedisTierLogger;
 }
@@ -146,6 +155,7 @@ const schema = z
       .optional(),
     batch: z.boolean().optional(),
     checkEvictionPolicyOnStart: z.boolean().optional(),
+    versionTtl: positiveMs.optional(),
     clock: z
       .custom<() => number>((value) => typeof value === 'function', 'expected a function')
       .optional(),
@@ -211,6 +221,7 @@ export function resolveOptions(options: RedisTierOptions): ResolvedOptions {
           },
     batch: o.batch ?? true,
     checkEvictionPolicyOnStart: o.checkEvictionPolicyOnStart ?? false,
+    versionTtl: o.versionTtl ?? 60_000,
     clock: o.clock ?? Date.now,
     logger: o.logger ?? consoleLogger,
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Codec, createCodec } from '@tiercache/compression';
 import { type Cluster, Redis } from 'ioredis';
 import { CircuitBreaker, type CircuitState, PROBE, REJECT } from './circuit-breaker.js';
@@ -9,7 +10,9 @@ import {
   isOutage,
   manyReply,
   type RedisReadResult,
+  storedReply,
   typedError,
+  versionsReply,
   voidReply,
 } from './command-engine.js';
 import {
@@ -22,7 +25,15 @@ import {
   L2UnavailableError,
 } from './errors.js';
 import { escapeGlob } from './escape-glob.js';
+import { keySlot, slotTag } from './key-slot.js';
 import { type RedisTierLogger, type RedisTierOptions, resolveOptions } from './options.js';
+import {
+  DELETE_VERSIONED,
+  FILL,
+  type LuaScript,
+  runScript,
+  SET_VERSIONED,
+} from './versioned-scripts.js';
 
 /** Listener of {@link RedisTier.on}('circuit'). */
 export type CircuitListener = (state: CircuitState) => void;
@@ -58,6 +69,10 @@ export class RedisTier {
   readonly #isCluster: boolean;
   readonly #logger: RedisTierLogger;
   readonly #listeners = new Set<CircuitListener>();
+  readonly #versionTtl: number;
+  /** New versions are this random nonce and a counter: unique across instances. */
+  readonly #nonce = randomBytes(9).toString('base64url');
+  #versionCounter = 0;
 
   /** Prefer the {@link redisTier} factory. Throws `InvalidOptionsError` for bad options. */
   constructor(options: RedisTierOptions) {
@@ -65,6 +80,7 @@ export class RedisTier {
     this.prefix = o.prefix;
     this.#codec = o.codec ?? createCodec();
     this.#logger = o.logger;
+    this.#versionTtl = o.versionTtl;
     if (o.client !== undefined) {
       this.client = o.client;
       this.#owned = false;
@@ -188,18 +204,8 @@ export class RedisTier {
    * cannot encode. Large values are compressed on the threadpool (`encodeAsync`).
    */
   set(key: string, value: unknown, ttlMs: number): Promise<void> {
-    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-      return Promise.reject(
-        new InvalidTtlError(
-          `ttlMs must be a positive integer number of milliseconds, got ${String(ttlMs)}`,
-        ),
-      );
-    }
-    if (value === undefined) {
-      return Promise.reject(
-        new InvalidValueError('value must not be undefined: a tier never stores undefined'),
-      );
-    }
+    const invalid = checkWrite(value, ttlMs);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const engine = this.#engine;
     const gate = engine.gate();
     if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
@@ -240,6 +246,78 @@ export class RedisTier {
   }
 
   /**
+   * The current version of each key (`''` when it has none), for core's `versionedWrites`:
+   * read before a load starts. One MGET of the version keys (one GET each on a Cluster).
+   */
+  getVersions(keys: readonly string[]): Promise<string[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    const raw = this.#raw;
+    const versionKeys = keys.map((key) => this.#versionKey(this.prefix + key));
+    const reply = this.#isCluster
+      ? Promise.all(versionKeys.map((k) => raw.get(k)))
+      : raw.mget(versionKeys);
+    return engine.send(reply, 'MGET', versionsReply, gate) as Promise<string[]>;
+  }
+
+  /**
+   * Stores `value` only if `key`'s version still is `version` (what {@link getVersions}
+   * returned before the load); resolves to whether it stored. One Lua script (compare and
+   * SET PX), so no delete can slip between the check and the write.
+   */
+  setIfVersion(key: string, value: unknown, ttlMs: number, version: string): Promise<boolean> {
+    return this.#versionedWrite(key, value, ttlMs, FILL, (bytes) => [version, bytes, ttlMs]);
+  }
+
+  /** Stores `value` and gives `key` a new version, so loads that started before cannot overwrite it. */
+  setVersioned(key: string, value: unknown, ttlMs: number): Promise<void> {
+    return this.#versionedWrite(key, value, ttlMs, SET_VERSIONED, (bytes) => [
+      this.#newVersion(),
+      this.#versionTtl,
+      bytes,
+      ttlMs,
+    ]).then(() => undefined);
+  }
+
+  /**
+   * Deletes `key` (UNLINK) and gives it a new version in one script, so loads that started
+   * before cannot write their value back; resolves to whether the key existed.
+   */
+  deleteVersioned(key: string): Promise<boolean> {
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    const fullKey = this.prefix + key;
+    return engine.send(
+      runScript(
+        this.#raw,
+        DELETE_VERSIONED,
+        [fullKey, this.#versionKey(fullKey)],
+        [this.#newVersion(), this.#versionTtl],
+      ),
+      'EVALSHA',
+      existedReply,
+      gate,
+    ) as Promise<boolean>;
+  }
+
+  /**
+   * Deletes every key matching the Redis glob `pattern` under this tier's prefix (the prefix
+   * is escaped and prepended: `deleteMatching('user:*')` scans `tc:user:*`) and resolves to
+   * how many were deleted: SCAN MATCH COUNT 1000 and batched UNLINK on every master of a
+   * Cluster, never KEYS. Each round trip is bounded by `commandTimeout`. Escape user input
+   * inside `pattern` (`escapeGlob` from `@tiercache/keys`).
+   */
+  async deleteMatching(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string' || pattern === '') {
+      throw new InvalidOptionsError('pattern: expected a non-empty string');
+    }
+    return this.#deleteAll(`${escapeGlob(this.prefix)}${pattern}`);
+  }
+
+  /**
    * Deletes every key under this tier's prefix: SCAN MATCH (the prefix glob-escaped, COUNT
    * 1000) and batched UNLINK, on every master of a Cluster. Never KEYS, never FLUSHDB. Each
    * SCAN and UNLINK round trip is bounded by `commandTimeout`. Rejects with
@@ -251,19 +329,71 @@ export class RedisTier {
         'clear() needs a non-empty prefix: with prefix "" it would delete the whole database',
       );
     }
+    await this.#deleteAll(`${escapeGlob(this.prefix)}*`);
+  }
+
+  /** SCAN + UNLINK of `pattern` (a full-key glob) on every master; how many were deleted. */
+  async #deleteAll(pattern: string): Promise<number> {
     const engine = this.#engine;
     const gate = engine.gate();
     if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    let counts: number[];
     try {
       const nodes = await this.#masters();
-      const pattern = `${escapeGlob(this.prefix)}*`;
-      await Promise.all(nodes.map((node) => this.#clearNode(node, pattern)));
+      counts = await Promise.all(nodes.map((node) => this.#clearNode(node, pattern)));
     } catch (error) {
       const typed = typedError(error, 'SCAN/UNLINK', engine.timeout);
       engine.record(gate, isOutage(typed));
       throw typed;
     }
     engine.record(gate, false);
+    let total = 0;
+    for (const count of counts) total += count;
+    return total;
+  }
+
+  /** Where `fullKey`'s version lives: the same Cluster slot, outside the prefix. */
+  #versionKey(fullKey: string): string {
+    return `{${slotTag(keySlot(fullKey))}}v:${fullKey}`;
+  }
+
+  #newVersion(): string {
+    return `${this.#nonce}.${(++this.#versionCounter).toString(36)}`;
+  }
+
+  /** Encodes `value`, then runs `lua` on the key and its version key. */
+  #versionedWrite(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    lua: LuaScript,
+    args: (bytes: Buffer) => Array<string | Buffer | number>,
+  ): Promise<boolean> {
+    const invalid = checkWrite(value, ttlMs);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    const engine = this.#engine;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    const fullKey = this.prefix + key;
+    let encoded: Promise<Buffer>;
+    try {
+      encoded = this.#codec.encodeAsync(value);
+    } catch (error) {
+      encoded = Promise.reject(error);
+    }
+    return encoded.then(
+      (bytes) =>
+        engine.send(
+          runScript(this.#raw, lua, [fullKey, this.#versionKey(fullKey)], args(bytes)),
+          'EVALSHA',
+          storedReply,
+          gate,
+        ) as Promise<boolean>,
+      (error: unknown) => {
+        if (gate === PROBE) engine.breaker?.abandon();
+        throw error;
+      },
+    );
   }
 
   /**
@@ -374,9 +504,10 @@ export class RedisTier {
     });
   }
 
-  async #clearNode(node: Commands, pattern: string): Promise<void> {
+  async #clearNode(node: Commands, pattern: string): Promise<number> {
     const engine = this.#engine;
     let cursor = '0';
+    let deleted = 0;
     do {
       const [next, keys] = await engine.timed(
         node.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT),
@@ -388,11 +519,16 @@ export class RedisTier {
         // A multi-key UNLINK must stay within one slot; route each key through the Cluster
         // client (auto-pipelined per node), so a key that just moved still finds its owner.
         const raw = this.#raw;
-        await engine.timed(Promise.all(keys.map((key) => raw.unlink(key))), 'UNLINK');
+        const counts = await engine.timed(
+          Promise.all(keys.map((key) => raw.unlink(key))),
+          'UNLINK',
+        );
+        for (const count of counts) deleted += count;
       } else {
-        await engine.timed(node.unlink(...keys), 'UNLINK');
+        deleted += await engine.timed(node.unlink(...keys), 'UNLINK');
       }
     } while (cursor !== '0');
+    return deleted;
   }
 
   #circuitChanged(
@@ -421,6 +557,19 @@ export class RedisTier {
       }
     }
   }
+}
+
+/** Why a write must not be sent (bad TTL, `undefined` value), or `undefined`. */
+function checkWrite(value: unknown, ttlMs: number): Error | undefined {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+    return new InvalidTtlError(
+      `ttlMs must be a positive integer number of milliseconds, got ${String(ttlMs)}`,
+    );
+  }
+  if (value === undefined) {
+    return new InvalidValueError('value must not be undefined: a tier never stores undefined');
+  }
+  return undefined;
 }
 
 /**

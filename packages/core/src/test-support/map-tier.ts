@@ -55,6 +55,11 @@ export class MapTier implements CacheTier {
     this.data.clear();
   }
 
+  /** The live keys (so pattern invalidation can drop only matching L1 entries). */
+  keys(): string[] {
+    return [...this.data.keys()].filter((key) => this.read(key) !== undefined);
+  }
+
   /** Writes a raw value, bypassing the manager (e.g. a foreign or corrupt entry). */
   put(key: string, value: unknown, ttlMs = 60_000): void {
     this.data.set(key, { value, expiresAt: this.clock() + ttlMs });

@@ -46,6 +46,8 @@ const ALL: EventName[] = [
   'stale:served',
   'refresh',
   'tier:error',
+  'stampede:wait',
+  'stampede:fallback',
 ];
 
 /**
