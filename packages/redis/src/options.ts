@@ -50,7 +50,13 @@ export interface RedisTierOptions {
   prefix?: string;
   /**
    * Turns values into bytes and back (serializer + compression).
-   * @default createCodec() from `@tiercache/compression` (JSON, gzip above 1 KiB)
+   *
+   * The default compresses only values of 8 KiB and more, not the codec's own 1 KiB: every
+   * L2 hit pays the decompression, and measured here (BENCHMARKS.md, codec table) gzip
+   * halves a 1 KiB agent record but makes its decode ~2.5× slower, while at 10 KiB it cuts
+   * the bytes ~5.6× for a ~1.3× slower decode. Pass `createCodec()` to compress from 1 KiB
+   * (the guide's rule) when Redis memory matters more than read CPU.
+   * @default createCodec({ threshold: 8192 }) from `@tiercache/compression` (JSON, gzip from 8 KiB)
    */
   codec?: Codec;
   /**

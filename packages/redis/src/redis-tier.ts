@@ -39,6 +39,8 @@ import {
 export type CircuitListener = (state: CircuitState) => void;
 
 const SCAN_COUNT = 1_000;
+/** The default codec stores values under this many bytes uncompressed (see `codec`). */
+const DEFAULT_COMPRESSION_THRESHOLD = 8 * 1024;
 
 function policyOf(reply: unknown): string {
   // RESP2: ['maxmemory-policy', 'allkeys-lru']; an empty array when the name is unknown.
@@ -78,7 +80,7 @@ export class RedisTier {
   constructor(options: RedisTierOptions) {
     const o = resolveOptions(options);
     this.prefix = o.prefix;
-    this.#codec = o.codec ?? createCodec();
+    this.#codec = o.codec ?? createCodec({ threshold: DEFAULT_COMPRESSION_THRESHOLD });
     this.#logger = o.logger;
     this.#versionTtl = o.versionTtl;
     if (o.client !== undefined) {
