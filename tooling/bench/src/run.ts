@@ -3,7 +3,7 @@
  * the repository root is rewritten from what was measured. Nothing in that file is typed
  * by hand.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { RedisServer } from '@tiercache/test-servers';
 import {
   installedVersion,
@@ -182,6 +182,7 @@ async function main(): Promise<void> {
     ...summary,
     '',
     ...sections.flatMap((s, i) => [`## ${i + 1}. ${s.title}`, '', ...s.lines, '']),
+    ...packageMeasurements(sections.length + 1),
   ].join('\n');
   writeFileSync(`${repoRoot}BENCHMARKS.md`, doc);
 
@@ -209,3 +210,37 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * Figures that need their own set-up (100k-key tag invalidation, multi-process bus latency,
+ * 1M-item Bloom filters, MEMORY USAGE layouts) are produced by the packages' own scripts and
+ * tests, each of which states its command at the top of its file. They are copied here
+ * verbatim, headings demoted, so BENCHMARKS.md is the one place to read every figure; they
+ * were measured when those commands last ran, not by this `pnpm bench` run.
+ */
+function packageMeasurements(first: number): string[] {
+  const files = [
+    [
+      'Invalidation: bus latency, 100k-key tag and pattern invalidation',
+      'packages/invalidation/MEASUREMENTS.md',
+    ],
+    ['Bloom filters: false-positive rates and speed', 'packages/bloom/MEASUREMENTS.md'],
+    ["Redis memory by data layout (the guide's claims checked)", 'packages/metrics/MEMORY.md'],
+  ] as const;
+  return files.flatMap(([title, path], i) => {
+    const file = `${repoRoot}${path}`;
+    if (!existsSync(file)) return [];
+    const body = readFileSync(file, 'utf8')
+      .replace(/^(#+) /gm, (_, hashes: string) => `${hashes}## `)
+      .replace(/^### .*\n/, '')
+      .trim();
+    return [
+      `## ${first + i}. ${title}`,
+      '',
+      `Copied from [\`${path}\`](${path}); the command that produced it is stated there. Not re-measured by \`pnpm bench\`.`,
+      '',
+      body,
+      '',
+    ];
+  });
+}
