@@ -5,10 +5,16 @@ import { defineConfig } from 'vitest/config';
 // Tests run against each package's source, so `pnpm test` needs no build first.
 // The build itself is checked separately (tsup + publint + attw in CI).
 const root = fileURLToPath(new URL('.', import.meta.url));
-const alias: Record<string, string> = {};
+const alias: { find: string; replacement: string }[] = [
+  // Subpath exports first: '@tiercache/metrics' would otherwise swallow them.
+  {
+    find: '@tiercache/metrics/prometheus',
+    replacement: `${root}packages/metrics/src/prometheus.ts`,
+  },
+];
 for (const dir of ['packages', 'tooling']) {
   for (const name of readdirSync(`${root}${dir}`)) {
-    alias[`@tiercache/${name}`] = `${root}${dir}/${name}/src/index.ts`;
+    alias.push({ find: `@tiercache/${name}`, replacement: `${root}${dir}/${name}/src/index.ts` });
   }
 }
 

@@ -226,6 +226,7 @@ function packageMeasurements(first: number): string[] {
     ],
     ['Bloom filters: false-positive rates and speed', 'packages/bloom/MEASUREMENTS.md'],
     ["Redis memory by data layout (the guide's claims checked)", 'packages/metrics/MEMORY.md'],
+    ['Demo under load: cached vs uncached', 'apps/demo/LOAD.md'],
   ] as const;
   return files.flatMap(([title, path], i) => {
     const file = `${repoRoot}${path}`;

@@ -1,0 +1,26 @@
+// One API process of `pnpm demo --instances N`, forked by main.ts with DATABASE_URL,
+// REDIS_URL, PORT and INSTANCE_NAME set (the database is already migrated and seeded).
+import { loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { onShutdown, serveInstance } from './serve.js';
+
+const name = process.env.INSTANCE_NAME ?? `api-${process.pid}`;
+const log = createLogger(name, { quiet: process.env.DEMO_QUIET === '1' });
+const config = loadConfig([], process.env);
+if (config.databaseUrl === undefined || config.redisUrl === undefined) {
+  throw new Error('worker.ts needs DATABASE_URL and REDIS_URL (run it through main.ts)');
+}
+
+const { instance, url } = await serveInstance({
+  config,
+  databaseUrl: config.databaseUrl,
+  redisUrl: config.redisUrl,
+  name,
+  port: config.port,
+  log,
+});
+const shutdown = onShutdown(log, () => instance.close());
+// main.ts went away without stopping us (killed): do not outlive it.
+process.once('disconnect', () => shutdown('parent gone'));
+log.info(`listening on ${url}`);
+process.send?.({ type: 'ready', url });
