@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type Codec, createCodec } from '@tiercache/compression';
 import { type Cluster, Redis } from 'ioredis';
-import { CircuitBreaker, type CircuitState, PROBE, REJECT } from './circuit-breaker.js';
+import {
+  type Admission,
+  CircuitBreaker,
+  type CircuitState,
+  PROBE,
+  REJECT,
+} from './circuit-breaker.js';
 import {
   CommandEngine,
   type Commands,
@@ -206,32 +212,15 @@ export class RedisTier {
    * cannot encode. Large values are compressed on the threadpool (`encodeAsync`).
    */
   set(key: string, value: unknown, ttlMs: number): Promise<void> {
-    const invalid = checkWrite(value, ttlMs);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    const engine = this.#engine;
-    const gate = engine.gate();
-    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
-    const fullKey = this.prefix + key;
-    let encoded: Promise<Buffer>;
-    try {
-      encoded = this.#codec.encodeAsync(value);
-    } catch (error) {
-      encoded = Promise.reject(error);
-    }
-    return encoded.then(
-      (bytes) =>
-        engine.send(
-          this.#raw.set(fullKey, bytes, 'PX', ttlMs),
-          'SET',
-          voidReply,
-          gate,
-        ) as Promise<void>,
-      (error: unknown) => {
-        // Nothing reached Redis: give the probe slot back instead of judging Redis by it.
-        if (gate === PROBE) engine.breaker?.abandon();
-        throw error;
-      },
-    );
+    return this.#encodedWrite(value, ttlMs, (bytes, gate) => {
+      const fullKey = this.prefix + key;
+      return this.#engine.send(
+        this.#raw.set(fullKey, bytes, 'PX', ttlMs),
+        'SET',
+        voidReply,
+        gate,
+      ) as Promise<void>;
+    });
   }
 
   /** Removes `key` (UNLINK: memory freed in the background); resolves to whether it existed. */
@@ -371,12 +360,31 @@ export class RedisTier {
     lua: LuaScript,
     args: (bytes: Buffer) => Array<string | Buffer | number>,
   ): Promise<boolean> {
+    return this.#encodedWrite(value, ttlMs, (bytes, gate) => {
+      const fullKey = this.prefix + key;
+      return this.#engine.send(
+        runScript(this.#raw, lua, [fullKey, this.#versionKey(fullKey)], args(bytes)),
+        'EVALSHA',
+        storedReply,
+        gate,
+      ) as Promise<boolean>;
+    });
+  }
+
+  /**
+   * The shared front of every write: validates, admits through the circuit, encodes on the
+   * threadpool, then hands the bytes to `send`. Nothing is sent for a bad value or TTL.
+   */
+  #encodedWrite<T>(
+    value: unknown,
+    ttlMs: number,
+    send: (bytes: Buffer, gate: Admission) => Promise<T>,
+  ): Promise<T> {
     const invalid = checkWrite(value, ttlMs);
     if (invalid !== undefined) return Promise.reject(invalid);
     const engine = this.#engine;
     const gate = engine.gate();
     if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
-    const fullKey = this.prefix + key;
     let encoded: Promise<Buffer>;
     try {
       encoded = this.#codec.encodeAsync(value);
@@ -384,14 +392,9 @@ export class RedisTier {
       encoded = Promise.reject(error);
     }
     return encoded.then(
-      (bytes) =>
-        engine.send(
-          runScript(this.#raw, lua, [fullKey, this.#versionKey(fullKey)], args(bytes)),
-          'EVALSHA',
-          storedReply,
-          gate,
-        ) as Promise<boolean>,
+      (bytes) => send(bytes, gate),
       (error: unknown) => {
+        // Nothing reached Redis: give the probe slot back instead of judging Redis by it.
         if (gate === PROBE) engine.breaker?.abandon();
         throw error;
       },
