@@ -6,6 +6,22 @@ export interface Logger {
   debug(message: string, meta?: Record<string, unknown>): void;
 }
 
+/**
+ * `url` with its password replaced by `***` (`redis://app:***@host:6379`), for logs and
+ * error messages. Text that is not a URL is returned as it is.
+ */
+export function redactUrl(url: string): string {
+  return redactCredentials(url);
+}
+
+// scheme://user:password@ — the password part (up to the last @ before the host).
+const CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/]*@/gi;
+
+/** Every `scheme://user:password@` in `text` with the password masked. */
+export function redactCredentials(text: string): string {
+  return text.replace(CREDENTIALS, '$1***@');
+}
+
 function format(meta: Record<string, unknown> | undefined): string {
   if (meta === undefined) return '';
   const parts: string[] = [];
@@ -27,7 +43,9 @@ export function createLogger(
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const line = (level: string, message: string, meta?: Record<string, unknown>) => {
     const time = new Date().toISOString().slice(11, 23);
-    write(`${time} ${level.padEnd(5)} [${name}] ${message}${format(meta)}`);
+    // Last line of defence: a connection string that reached a message or an error loses
+    // its password here.
+    write(redactCredentials(`${time} ${level.padEnd(5)} [${name}] ${message}${format(meta)}`));
   };
   return {
     info: (m, meta) => {

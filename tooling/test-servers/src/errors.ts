@@ -33,3 +33,18 @@ export class InvalidOptionsError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * `text` with every occurrence of each secret (and of its URL-encoded form) replaced by
+ * `***`, so an error quoting a server's output or command line never carries a password.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  // Longest first: a secret that contains another must be masked whole.
+  const forms = secrets
+    .flatMap((s) => [s, encodeURIComponent(s)])
+    .filter((s) => s !== '')
+    .sort((a, b) => b.length - a.length);
+  for (const secret of new Set(forms)) out = out.split(secret).join('***');
+  return out;
+}

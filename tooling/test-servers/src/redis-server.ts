@@ -1,14 +1,32 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidOptionsError, ServerStartError } from './errors.js';
+import { InvalidOptionsError, redactSecrets, ServerStartError } from './errors.js';
 import { getFreePort } from './free-port.js';
 import { describeOutput } from './output-tail.js';
 import { trackDirectory } from './process-registry.js';
-import { parseInfo, sendCommands } from './resp.js';
+import { parseInfo, type RespTarget, sendCommands } from './resp.js';
 import { settlesWithin } from './settle-within.js';
 import { isRunning, redisInstallHint, type SpawnedChild, spawnChild } from './spawn-child.js';
+import { makeTlsFiles, type TlsFiles } from './tls-files.js';
+
+/** An ACL user created when the server starts (see {@link StartRedisOptions.users}). */
+export interface RedisAclUser {
+  /** The user name (printable ASCII, no spaces); not `default` nor `tc-admin`. */
+  name: string;
+  /** Its password; only its SHA-256 reaches the server's command line. */
+  password: string;
+  /**
+   * ACL rules after `on #<hash>`, space-separated, e.g. `'~app:* &app:* -@all +get +set'`.
+   * @default '~* &* +@all'
+   */
+  rules?: string;
+}
+
+/** How a TLS server treats client certificates (`tls-auth-clients`). */
+export type TlsAuthClients = 'no' | 'yes' | 'optional';
 
 /** Options of {@link startRedis}. */
 export interface StartRedisOptions {
@@ -34,6 +52,27 @@ export interface StartRedisOptions {
    * @default unset (no AUTH)
    */
   password?: string;
+  /**
+   * ACL users created at startup, as `user <name> on #<sha256> <rules>` lines.
+   * {@link RedisServer.options} with `{ user }` connects as one of them.
+   * @default [] (only the `default` user)
+   */
+  users?: RedisAclUser[];
+  /**
+   * Turns the `default` user off, so every connection must AUTH as a named user. The server
+   * then also gets an internal `tc-admin` user (random password, every permission): the
+   * readiness probe uses it, and {@link RedisServer.options} without a user returns it.
+   * @default false
+   */
+  disableDefaultUser?: boolean;
+  /**
+   * Serve TLS only (`--port 0 --tls-port <port>`), with a throwaway CA, server and client
+   * certificate made by `openssl` when the server is first started (kept across restarts).
+   * `true` is `{ authClients: 'no' }`; `'yes'` makes clients present the client certificate
+   * ({@link RedisServer.tls}).
+   * @default false (plain TCP)
+   */
+  tls?: boolean | { authClients?: TlsAuthClients };
   /**
    * The port to listen on.
    * @default a free port chosen by the kernel (retried if another process takes it first)
@@ -61,11 +100,25 @@ export interface StartRedisOptions {
   stopTimeout?: number;
 }
 
+/** What a client needs for a TLS server: the CA to trust, and the client certificate. */
+export interface RedisClientTls {
+  /** PEM of the CA that signed the server (and client) certificate. */
+  ca: string;
+  /** PEM of a client certificate signed by the same CA (set when `authClients` is `'yes'`). */
+  cert?: string;
+  /** PEM of the client certificate's private key. */
+  key?: string;
+}
+
 /** Connection options for ioredis (`new Redis(server.options())`) or any other client. */
 export interface RedisConnectionOptions {
   host: string;
   port: number;
+  /** The ACL user; unset for the `default` user. */
+  username?: string;
   password?: string;
+  /** Set for a TLS server: pass as ioredis's `tls` option. */
+  tls?: RedisClientTls;
 }
 
 /**
@@ -77,12 +130,21 @@ export interface RedisServer extends AsyncDisposable {
   readonly host: string;
   /** The port; it stays the same across {@link RedisServer.restart}. */
   readonly port: number;
-  /** `redis://[:password@]127.0.0.1:<port>`. */
+  /**
+   * `redis://[[user]:password@]127.0.0.1:<port>` (`rediss://` with TLS, which a client must
+   * combine with `tls: { ca }`), for the user {@link RedisServer.options} returns.
+   */
   readonly url: string;
+  /** With `tls`: the PEMs of the CA and of a client certificate and key it signed. */
+  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | undefined;
   /** The pid of the running process, or `undefined` when it is not running. */
   readonly pid: number | undefined;
-  /** `{ host, port, password? }`, to spread into client options. */
-  options(): RedisConnectionOptions;
+  /**
+   * `{ host, port, username?, password?, tls? }`, to spread into client options: for the
+   * `default` user (or `tc-admin` when it is disabled), or for one of `users`.
+   * @throws {InvalidOptionsError} `user` is not one of `users`.
+   */
+  options(as?: { user: string }): RedisConnectionOptions;
   /** SIGTERM, then waits for exit (SIGKILL after `stopTimeout`); deletes its directory. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL, then waits for exit: a crash. `restart()` brings it back. */
@@ -109,6 +171,7 @@ export interface LaunchRedisOptions extends StartRedisOptions {
 }
 
 const HOST = '127.0.0.1';
+const ADMIN_USER = 'tc-admin';
 const PORT_ATTEMPTS = 8;
 const POLL_INTERVAL_MS = 20;
 
@@ -122,12 +185,17 @@ class ManagedRedisServer implements RedisServer {
   #current: SpawnedChild | undefined;
   #pauseTimer: NodeJS.Timeout | undefined;
   #untrackDir: (() => void) | undefined;
+  /** The internal admin's password, when the default user is off. */
+  readonly #adminPassword: string | undefined;
+  #tlsFiles: TlsFiles | undefined;
 
   constructor(port: number, dir: string, options: LaunchRedisOptions) {
     this.#port = port;
     this.#dir = dir;
     this.#options = options;
     this.#untrackDir = trackDirectory(dir);
+    this.#adminPassword =
+      options.disableDefaultUser === true ? randomBytes(18).toString('base64url') : undefined;
   }
 
   get port(): number {
@@ -135,9 +203,19 @@ class ManagedRedisServer implements RedisServer {
   }
 
   get url(): string {
-    const password = this.#options.password;
-    const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
-    return `redis://${auth}${HOST}:${this.#port}`;
+    const { username, password } = this.options();
+    const auth =
+      password === undefined
+        ? ''
+        : `${username === undefined ? '' : encodeURIComponent(username)}:${encodeURIComponent(password)}@`;
+    return `${this.#tlsFiles === undefined ? 'redis' : 'rediss'}://${auth}${HOST}:${this.#port}`;
+  }
+
+  get tls(): { ca: string; cert: string; key: string } | undefined {
+    const files = this.#tlsFiles;
+    return files === undefined
+      ? undefined
+      : { ca: files.ca, cert: files.clientCert, key: files.clientKey };
   }
 
   get pid(): number | undefined {
@@ -145,19 +223,91 @@ class ManagedRedisServer implements RedisServer {
     return child !== undefined && isRunning(child) ? child.pid : undefined;
   }
 
-  options(): RedisConnectionOptions {
+  options(as?: { user: string }): RedisConnectionOptions {
+    const base: RedisConnectionOptions = { host: HOST, port: this.#port };
+    const files = this.#tlsFiles;
+    if (files !== undefined) {
+      base.tls =
+        tlsAuthClients(this.#options) === 'yes'
+          ? { ca: files.ca, cert: files.clientCert, key: files.clientKey }
+          : { ca: files.ca };
+    }
+    if (as !== undefined) {
+      const user = this.#options.users?.find((u) => u.name === as.user);
+      if (user === undefined) {
+        throw new InvalidOptionsError(`user: no ACL user named ${JSON.stringify(as.user)}`);
+      }
+      return { ...base, username: user.name, password: user.password };
+    }
+    if (this.#adminPassword !== undefined) {
+      return { ...base, username: ADMIN_USER, password: this.#adminPassword };
+    }
     const password = this.#options.password;
-    return password === undefined
-      ? { host: HOST, port: this.#port }
-      : { host: HOST, port: this.#port, password };
+    return password === undefined ? base : { ...base, password };
+  }
+
+  /** Every secret this server knows, to keep out of error messages. */
+  #secrets(): string[] {
+    const o = this.#options;
+    return [
+      ...(o.password === undefined ? [] : [o.password]),
+      ...(o.users ?? []).map((u) => u.password),
+      ...(this.#adminPassword === undefined ? [] : [this.#adminPassword]),
+    ];
+  }
+
+  /** `--user` lines (passwords as SHA-256 only), `--tls-*` and the port arguments. */
+  async #securityArgs(port: number): Promise<string[]> {
+    const o = this.#options;
+    const args: string[] = [];
+    if (o.tls !== undefined && o.tls !== false) {
+      this.#tlsFiles ??= await makeTlsFiles(this.#dir);
+      const files = this.#tlsFiles;
+      // Written again at each launch: stop() deleted the directory, restart() recreated it.
+      await mkdir(join(this.#dir, 'tls'), { recursive: true });
+      const path = (name: string) => join(this.#dir, 'tls', name);
+      await Promise.all([
+        writeFile(path('ca.crt'), files.ca),
+        writeFile(path('server.crt'), files.serverCert),
+        writeFile(path('server.key'), files.serverKey, { mode: 0o600 }),
+      ]);
+      args.push(
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        path('server.crt'),
+        '--tls-key-file',
+        path('server.key'),
+        '--tls-ca-cert-file',
+        path('ca.crt'),
+        '--tls-auth-clients',
+        tlsAuthClients(o),
+        // Replicas of this server (Sentinel setups) reach it over TLS too.
+        '--tls-replication',
+        'yes',
+      );
+    } else {
+      args.push('--port', String(port));
+    }
+    for (const user of o.users ?? []) {
+      args.push('--user', user.name, 'on', `#${sha256(user.password)}`);
+      args.push(...(user.rules ?? '~* &* +@all').split(/\s+/).filter((r) => r !== ''));
+    }
+    if (this.#adminPassword !== undefined) {
+      args.push('--user', ADMIN_USER, 'on', `#${sha256(this.#adminPassword)}`, '~*', '&*', '+@all');
+      args.push('--user', 'default', 'off');
+      args.push('--masteruser', ADMIN_USER, '--masterauth', this.#adminPassword);
+    }
+    return args;
   }
 
   /** Starts the process on `port` and waits until it answers. */
   async launch(port: number): Promise<void> {
     const options = this.#options;
     const args = [
-      '--port',
-      String(port),
+      ...(await this.#securityArgs(port)),
       '--bind',
       HOST,
       '--save',
@@ -186,13 +336,22 @@ class ManagedRedisServer implements RedisServer {
     });
     this.#current = spawned;
     this.#port = port;
+    const probe = this.options();
+    const files = this.#tlsFiles;
     try {
       await waitUntilReady(spawned, {
         host: HOST,
         port,
-        password: options.password,
+        username: probe.username,
+        password: probe.password,
+        // The probe always presents the client certificate, so it passes `authClients: 'yes'`.
+        tls:
+          files === undefined
+            ? undefined
+            : { ca: files.ca, cert: files.clientCert, key: files.clientKey },
         timeoutMs: options.startupTimeout ?? 20_000,
         bin,
+        secrets: this.#secrets(),
       });
     } catch (error) {
       await this.#terminate(spawned, 'SIGKILL');
@@ -283,12 +442,11 @@ class ManagedRedisServer implements RedisServer {
 
 async function waitUntilReady(
   spawned: SpawnedChild,
-  target: {
-    host: string;
-    port: number;
-    password?: string | undefined;
+  target: RespTarget & {
     timeoutMs: number;
     bin: string;
+    /** Passwords to mask in the server output an error quotes. */
+    secrets: readonly string[];
   },
 ): Promise<void> {
   const deadline = Date.now() + target.timeoutMs;
@@ -303,17 +461,23 @@ async function waitUntilReady(
       await settlesWithin(spawned.closed, 500);
       const output = spawned.output.text();
       const { exitCode, signalCode } = spawned.child;
-      const message =
+      // Redis quotes a config line it rejects, which may hold a password.
+      const message = redactSecrets(
         `${target.bin} exited during startup on port ${target.port} ` +
-        `(code ${exitCode}, signal ${signalCode})${describeOutput(spawned.output)}`;
+          `(code ${exitCode}, signal ${signalCode})${describeOutput(spawned.output)}`,
+        target.secrets,
+      );
       if (/address already in use/i.test(output)) throw new PortInUseError(message);
       throw new ServerStartError(message);
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       throw new ServerStartError(
-        `${target.bin} did not answer on port ${target.port} within ` +
-          `${target.timeoutMs} ms${describeOutput(spawned.output)}`,
+        redactSecrets(
+          `${target.bin} did not answer on port ${target.port} within ` +
+            `${target.timeoutMs} ms${describeOutput(spawned.output)}`,
+          target.secrets,
+        ),
         { cause: lastError },
       );
     }
@@ -331,7 +495,50 @@ async function waitUntilReady(
   }
 }
 
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function tlsAuthClients(options: StartRedisOptions): TlsAuthClients {
+  return typeof options.tls === 'object' ? (options.tls.authClients ?? 'no') : 'no';
+}
+
+function validateSecurity(options: StartRedisOptions): void {
+  const names = new Set<string>();
+  for (const [i, user] of (options.users ?? []).entries()) {
+    if (typeof user?.name !== 'string' || !/^[!-~]+$/.test(user.name)) {
+      throw new InvalidOptionsError(`users.${i}.name: expected printable ASCII without spaces`);
+    }
+    if (user.name === 'default' || user.name === ADMIN_USER || names.has(user.name)) {
+      throw new InvalidOptionsError(
+        `users.${i}.name: ${JSON.stringify(user.name)} is reserved or already used`,
+      );
+    }
+    names.add(user.name);
+    if (typeof user.password !== 'string' || user.password === '') {
+      throw new InvalidOptionsError(`users.${i}.password: expected a non-empty string`);
+    }
+    if (user.rules !== undefined && typeof user.rules !== 'string') {
+      throw new InvalidOptionsError(`users.${i}.rules: expected a string of ACL rules`);
+    }
+  }
+  if (options.disableDefaultUser === true && options.password !== undefined) {
+    throw new InvalidOptionsError(
+      'disableDefaultUser: cannot be combined with password (the default user would be off)',
+    );
+  }
+  const tls = options.tls;
+  if (
+    typeof tls === 'object' &&
+    tls.authClients !== undefined &&
+    !['no', 'yes', 'optional'].includes(tls.authClients)
+  ) {
+    throw new InvalidOptionsError("tls.authClients: expected 'no', 'yes' or 'optional'");
+  }
+}
+
 function validate(options: StartRedisOptions): void {
+  validateSecurity(options);
   const { port, startupTimeout, stopTimeout, args } = options;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65_535)) {
     throw new InvalidOptionsError(`port: expected an integer from 1 to 65535, got ${port}`);

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 /** An error reply (`-ERR ...`) from Redis, returned as a value so the caller decides. */
 export class RespError {
@@ -68,6 +69,10 @@ export interface RespTarget {
   port: number;
   /** Sent with AUTH before the commands when set. */
   password?: string | undefined;
+  /** The ACL user AUTH names (`AUTH username password`); the default user when unset. */
+  username?: string | undefined;
+  /** Connect over TLS, trusting `ca` (and presenting `cert`/`key` when the server asks). */
+  tls?: { ca: string; cert?: string | undefined; key?: string | undefined } | undefined;
 }
 
 /**
@@ -81,9 +86,25 @@ export function sendCommands(
   commands: readonly (readonly string[])[],
   timeoutMs = 1000,
 ): Promise<RespValue[]> {
-  const all = target.password === undefined ? commands : [['AUTH', target.password], ...commands];
+  const auth =
+    target.password === undefined
+      ? undefined
+      : target.username === undefined
+        ? ['AUTH', target.password]
+        : ['AUTH', target.username, target.password];
+  const all = auth === undefined ? commands : [auth, ...commands];
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
+    const tls = target.tls;
+    const socket =
+      tls === undefined
+        ? connect({ host: target.host, port: target.port })
+        : connectTls({
+            host: target.host,
+            port: target.port,
+            ca: tls.ca,
+            ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+            ...(tls.key === undefined ? {} : { key: tls.key }),
+          });
     let buffer: Buffer = Buffer.alloc(0);
     const replies: RespValue[] = [];
     const timer = setTimeout(() => {
@@ -94,10 +115,11 @@ export function sendCommands(
       clearTimeout(timer);
       socket.destroy();
       if (error) reject(error);
-      else resolve(target.password === undefined ? replies : replies.slice(1));
+      else resolve(auth === undefined ? replies : replies.slice(1));
     }
 
-    socket.once('connect', () => {
+    // A TLS socket may only be written once the handshake is done.
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       socket.write(all.map(encodeCommand).join(''));
     });
     socket.on('data', (chunk: Buffer) => {

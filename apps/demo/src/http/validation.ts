@@ -36,6 +36,18 @@ export function parse<S extends z.ZodType>(
 // demand RFC 9562 version and variant bits).
 const uuid = z.guid({ error: 'must be a UUID' });
 
+/**
+ * A trimmed, non-empty string of at most `max` characters, without NUL: PostgreSQL `text`
+ * cannot hold U+0000 and would fail the query (a 500) instead of refusing the input.
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), { error: 'must not contain NUL characters' });
+
 export const idParams = z.strictObject({ id: uuid });
 
 export const listAgentsQuery = z.strictObject({
@@ -44,13 +56,13 @@ export const listAgentsQuery = z.strictObject({
 });
 
 export const createAgentBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: text(100),
   status: z.enum(AGENT_STATUSES).optional(),
 });
 
 export const updateAgentBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(100).optional(),
+    name: text(100).optional(),
     status: z.enum(AGENT_STATUSES).optional(),
     is_active: z.boolean().optional(),
   })
@@ -68,7 +80,7 @@ export const reputationBody = z.strictObject({
 });
 
 export const voteBody = z.strictObject({
-  voter: z.string().trim().min(1).max(64),
+  voter: text(64),
   value: z.union([z.literal(1), z.literal(-1)], { error: 'must be 1 or -1' }),
 });
 
@@ -83,5 +95,5 @@ export const tasksQuery = z.strictObject({
 
 export const createTaskBody = z.strictObject({
   agent_id: uuid,
-  title: z.string().trim().min(1).max(200),
+  title: text(200),
 });
