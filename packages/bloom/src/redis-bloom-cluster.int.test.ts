@@ -10,7 +10,7 @@ const keys = (prefix: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}:${i}`);
 
 beforeAll(async () => {
-  cluster = await startRedisCluster();
+  cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
   a = new Cluster(cluster.startupNodes);
   b = new Cluster(cluster.startupNodes);
 });

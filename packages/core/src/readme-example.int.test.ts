@@ -187,7 +187,7 @@ describe('@tiercache/redis README', () => {
   describe('with your own Cluster client', () => {
     let cluster: RedisClusterServer;
     beforeAll(async () => {
-      cluster = await startRedisCluster({ masters: 3 });
+      cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
     });
     afterAll(() => cluster?.stop());
 

@@ -21,7 +21,7 @@ let cluster: RedisClusterServer;
 let client: Cluster;
 
 beforeAll(async () => {
-  cluster = await startRedisCluster({ masters: 3 });
+  cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
   client = new Cluster(cluster.startupNodes, { enableAutoPipelining: true });
   await new Promise<void>((resolve) => client.once('ready', resolve));
 }, 120_000);
@@ -74,7 +74,7 @@ async function fill(cache: CacheManager): Promise<void> {
   }
 }
 
-describe('pattern and tenant invalidation on a 3-master Cluster', () => {
+describe('pattern and tenant invalidation on a Cluster (3 masters + 3 replicas)', () => {
   it('tenant keys are spread over every master', async () => {
     const { cache, bus } = instance();
     await fill(cache);

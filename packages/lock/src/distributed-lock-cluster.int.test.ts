@@ -7,7 +7,7 @@ let cluster: RedisClusterServer;
 let client: Cluster;
 
 beforeAll(async () => {
-  cluster = await startRedisCluster();
+  cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
   client = new Cluster(cluster.startupNodes);
 });
 

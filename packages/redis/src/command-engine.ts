@@ -1,7 +1,15 @@
 import type { Codec } from '@tiercache/compression';
-import { ADMIT, type Admission, type CircuitBreaker, PROBE, REJECT } from './circuit-breaker.js';
+import {
+  ADMIT,
+  type Admission,
+  type CircuitBreaker,
+  type CircuitState,
+  PROBE,
+  REJECT,
+} from './circuit-breaker.js';
 import { type Deadline, DeadlineQueue } from './deadline-queue.js';
 import { CircuitOpenError, L2CommandError, L2TimeoutError, L2UnavailableError } from './errors.js';
+import { type NodeBreakers, NodeTicket } from './node-breakers.js';
 
 /** One key's answer in a multi-key read (the `TierReadResult` of `@tiercache/core`). */
 export type RedisReadResult =
@@ -41,12 +49,17 @@ export interface Commands {
 
 /** Not judged by the circuit (admin commands). */
 export const UNTRACKED = 0;
-/** How an operation reports to the circuit: {@link UNTRACKED}, `ADMIT` or `PROBE`. */
-export type Tracking = typeof UNTRACKED | typeof ADMIT | typeof PROBE;
+/**
+ * How an operation reports to the circuit: {@link UNTRACKED}, `ADMIT` or `PROBE` (the tier's
+ * breaker), or a {@link NodeTicket} (a Cluster master's breaker).
+ */
+export type Tracking = typeof UNTRACKED | typeof ADMIT | typeof PROBE | typeof FREE | NodeTicket;
 /** {@link CommandEngine.gate} answer when the connection is known to be down. */
 export const DOWN = 3;
+/** {@link CommandEngine.gate} answer: admitted, and judged by no circuit (Cluster, no key). */
+export const FREE = 4;
 /** What {@link CommandEngine.gate} answers. */
-export type Gate = Admission | typeof DOWN;
+export type Gate = Admission | typeof DOWN | typeof FREE | NodeTicket;
 
 /** Larger `get` batches are split: one huge MGET would stall Redis for everyone. */
 const MAX_BATCH = 512;
@@ -103,7 +116,15 @@ function isUsable(status: string): boolean {
 }
 
 // Reply errors that mean "cannot serve right now" rather than "you asked something wrong".
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|MASTERDOWN|TRYAGAIN)\b/;
+// NOAUTH / WRONGPASS: the connection has no (valid) credentials, so no command can run:
+// an outage to the caller, not one rejected command. NOPERM (an ACL forbidding one command
+// or key) stays a command error: everything else still works.
+// MOVED / ASK: ioredis follows redirections itself; one that reaches us means it gave up
+// (a Cluster master died and its slots point at it until a replica is promoted).
+// READONLY: the node we write to was demoted to a replica by a failover (Sentinel) and the
+// client has not reconnected to the new master yet. Both are failover windows, not bad calls.
+const UNAVAILABLE_REPLY =
+  /^(LOADING|BUSY|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|MOVED|ASK|READONLY)\b/;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -221,6 +242,7 @@ export class CommandEngine {
   readonly codec: Codec;
   readonly timeout: number;
   readonly breaker: CircuitBreaker | undefined;
+  readonly nodes: NodeBreakers | undefined;
   readonly #deadlines: DeadlineQueue;
   readonly #batching: boolean;
   #batch: GetBatch | undefined;
@@ -230,18 +252,38 @@ export class CommandEngine {
     codec: Codec;
     timeout: number;
     breaker: CircuitBreaker | undefined;
+    /** Per-master breakers (Cluster): used instead of `breaker` for calls on one key. */
+    nodes?: NodeBreakers | undefined;
     batching: boolean;
   }) {
     this.raw = settings.raw;
     this.codec = settings.codec;
     this.timeout = settings.timeout;
     this.breaker = settings.breaker;
+    this.nodes = settings.nodes;
     this.#batching = settings.batching;
     this.#deadlines = new DeadlineQueue(settings.timeout);
   }
 
-  /** Circuit and connection check in front of every command; a `DOWN` counts as a failure. */
-  gate(): Gate {
+  /**
+   * Circuit and connection check in front of every command; a `DOWN` counts as a failure.
+   * With per-node breakers (Cluster), a call on one key is judged by the circuit of the
+   * master that owns `fullKey`; a call without a key (multi-key, admin) by none.
+   */
+  gate(fullKey?: string): Gate {
+    const nodes = this.nodes;
+    if (nodes !== undefined) {
+      if (fullKey === undefined) return isUsable(this.raw.status) ? FREE : DOWN;
+      const entry = nodes.forKey(fullKey);
+      const admission = entry.breaker.admit();
+      if (admission === REJECT) return REJECT;
+      const ticket = admission === PROBE ? entry.probing : entry.admitted;
+      if (!isUsable(this.raw.status)) {
+        this.record(ticket, true);
+        return DOWN;
+      }
+      return ticket;
+    }
     const admission = this.breaker === undefined ? ADMIT : this.breaker.admit();
     if (admission === REJECT) return REJECT;
     if (!isUsable(this.raw.status)) {
@@ -263,10 +305,26 @@ export class CommandEngine {
     );
   }
 
+  /** The tier's circuit state: its breaker's, or the worst of its masters'. */
+  get circuitState(): CircuitState {
+    return this.nodes?.state ?? this.breaker?.state ?? 'closed';
+  }
+
+  /** A probe that never reached Redis (its value failed to encode): free the probe slot. */
+  abandon(tracking: Tracking): void {
+    if (tracking === PROBE) this.breaker?.abandon();
+    else if (tracking instanceof NodeTicket && tracking.probe) tracking.breaker.abandon();
+  }
+
   /** Reports an operation's outcome to the circuit. */
   record(tracking: Tracking, failed: boolean): void {
+    if (tracking instanceof NodeTicket) {
+      if (failed) tracking.breaker.failure(tracking.probe);
+      else tracking.breaker.success(tracking.probe);
+      return;
+    }
     const breaker = this.breaker;
-    if (tracking === UNTRACKED || breaker === undefined) return;
+    if (tracking === UNTRACKED || tracking === FREE || breaker === undefined) return;
     if (failed) breaker.failure(tracking === PROBE);
     else breaker.success(tracking === PROBE);
   }

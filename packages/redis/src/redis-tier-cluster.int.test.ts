@@ -39,7 +39,7 @@ async function keysPerMaster(pattern: string): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  cluster = await startRedisCluster({ masters: 3 });
+  cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
   client = new Cluster(cluster.startupNodes, { enableAutoPipelining: true });
   await new Promise<void>((resolve) => client.once('ready', resolve));
 });
@@ -49,7 +49,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-runTierConformance('redisTier (3-master Cluster)', async () => ({ tier: clusterTier() }));
+runTierConformance('redisTier (Cluster: 3 masters + 3 replicas)', async () => ({
+  tier: clusterTier(),
+}));
 
 describe('redisTier on a Redis Cluster', () => {
   it('spreads keys over every master and reads them back with getMany', async () => {

@@ -21,7 +21,10 @@ let nextPrefix = 0;
 const quiet = () => ({ warn: vi.fn(), error: vi.fn(), debug: vi.fn() });
 
 beforeAll(async () => {
-  [server, cluster] = await Promise.all([startRedis(), startRedisCluster({ masters: 3 })]);
+  [server, cluster] = await Promise.all([
+    startRedis(),
+    startRedisCluster({ masters: 3, replicasPerMaster: 1 }),
+  ]);
   redis = new Redis({ ...server.options(), enableAutoPipelining: true });
   clusterClient = new Cluster(cluster.startupNodes, { enableAutoPipelining: true });
   await new Promise<void>((resolve) => clusterClient.once('ready', resolve));

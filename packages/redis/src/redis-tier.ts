@@ -1,22 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { type Codec, createCodec } from '@tiercache/compression';
 import { type Cluster, Redis } from 'ioredis';
-import {
-  type Admission,
-  CircuitBreaker,
-  type CircuitState,
-  PROBE,
-  REJECT,
-} from './circuit-breaker.js';
+import { CircuitBreaker, type CircuitState, REJECT } from './circuit-breaker.js';
 import {
   CommandEngine,
   type Commands,
   DOWN,
+  decodeReply,
   existedReply,
   isOutage,
   manyReply,
   type RedisReadResult,
   storedReply,
+  type Tracking,
   typedError,
   versionsReply,
   voidReply,
@@ -26,12 +22,12 @@ import {
   InvalidOptionsError,
   InvalidTtlError,
   InvalidValueError,
-  L2CommandError,
   L2TimeoutError,
   L2UnavailableError,
 } from './errors.js';
 import { escapeGlob } from './escape-glob.js';
 import { keySlot, slotTag } from './key-slot.js';
+import { NodeBreakers } from './node-breakers.js';
 import { type RedisTierLogger, type RedisTierOptions, resolveOptions } from './options.js';
 import {
   DELETE_VERSIONED,
@@ -77,6 +73,7 @@ export class RedisTier {
   readonly #isCluster: boolean;
   readonly #logger: RedisTierLogger;
   readonly #listeners = new Set<CircuitListener>();
+  #reportedState: CircuitState = 'closed';
   readonly #versionTtl: number;
   /** New versions are this random nonce and a counter: unique across instances. */
   readonly #nonce = randomBytes(9).toString('base64url');
@@ -126,20 +123,32 @@ export class RedisTier {
       });
     }
     const settings = o.circuitBreaker;
+    const breaker = (node: string | undefined) =>
+      settings === false
+        ? undefined
+        : new CircuitBreaker({
+            failureThreshold: settings.failureThreshold,
+            resetTimeout: settings.resetTimeout,
+            clock: o.clock,
+            onStateChange: (state, previous) =>
+              this.#circuitChanged(state, previous, settings, node),
+          });
+    const cluster = this.#isCluster ? (this.client as Cluster) : undefined;
     this.#engine = new CommandEngine({
       raw: this.#raw,
       codec: this.#codec,
       timeout: o.commandTimeout,
       batching: o.batch && !this.#isCluster,
-      breaker:
-        settings === false
+      // On a Cluster one circuit per master: a dead master must not send the keys of the
+      // healthy ones to the loader (RELIABILITY.md, Cluster failover).
+      breaker: cluster === undefined ? breaker(undefined) : undefined,
+      nodes:
+        cluster === undefined || settings === false
           ? undefined
-          : new CircuitBreaker({
-              failureThreshold: settings.failureThreshold,
-              resetTimeout: settings.resetTimeout,
-              clock: o.clock,
-              onStateChange: (state, previous) => this.#circuitChanged(state, previous, settings),
-            }),
+          : new NodeBreakers(
+              (slot) => cluster.slots[slot]?.[0],
+              (node) => breaker(node) as CircuitBreaker,
+            ),
     });
     if (o.checkEvictionPolicyOnStart) {
       // checkEvictionPolicy never rejects: failures become a warning and 'unknown'.
@@ -147,9 +156,22 @@ export class RedisTier {
     }
   }
 
-  /** The circuit breaker state (`'closed'` when the breaker is disabled). */
+  /**
+   * The circuit breaker state (`'closed'` when the breaker is disabled). On a Cluster each
+   * master has its own circuit and this is the worst of them: `'open'` while any master is
+   * cut off (the others still serve); {@link circuitStates} has them one by one.
+   */
   get circuitState(): CircuitState {
-    return this.#engine.breaker?.state ?? 'closed';
+    return this.#engine.circuitState;
+  }
+
+  /**
+   * Every circuit's state: `{ tier: state }` on standalone Redis, one entry per master
+   * (`host:port`) that has served a key on a Cluster.
+   */
+  get circuitStates(): Readonly<Record<string, CircuitState>> {
+    const nodes = this.#engine.nodes;
+    return nodes === undefined ? { tier: this.#engine.circuitState } : nodes.states();
   }
 
   /**
@@ -173,42 +195,50 @@ export class RedisTier {
    */
   get(key: string): Promise<unknown> {
     const engine = this.#engine;
-    const gate = engine.gate();
+    const fullKey = this.prefix + key;
+    const gate = engine.gate(fullKey);
     if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
-    return engine.get(this.prefix + key, gate);
+    return engine.get(fullKey, gate);
   }
 
   /**
-   * Reads `keys` in order: one MGET on standalone Redis; on a Cluster one GET per key, all
-   * sent in the same tick (auto-pipelining groups them per node; MGET across slots would
-   * fail with CROSSSLOT). A corrupt payload is `{ hit: false, error }` for that key; a Redis
-   * failure rejects the whole call. The whole call is bounded by one `commandTimeout`.
+   * Reads `keys` in order. On standalone Redis: one MGET, bounded by one `commandTimeout`; a
+   * corrupt payload is `{ hit: false, error }` for that key, a Redis failure rejects the
+   * whole call. On a Cluster: one GET per key, all sent in the same tick (auto-pipelining
+   * groups them per node; MGET across slots would fail with CROSSSLOT), each judged by its
+   * master's circuit, and every failure is that key's `{ hit: false, error }`: a dead master
+   * costs only the keys it owns.
    */
   getMany(keys: readonly string[]): Promise<RedisReadResult[]> {
     if (keys.length === 0) return Promise.resolve([]);
     const engine = this.#engine;
-    const gate = engine.gate();
-    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
     const full = new Array<string>(keys.length);
     for (let i = 0; i < keys.length; i++) full[i] = this.prefix + keys[i];
-    let reply: Promise<unknown>;
     if (this.#isCluster) {
-      const raw = this.#raw;
-      const timeout = engine.timeout;
-      reply = Promise.all(
-        full.map((key) =>
-          raw.getBuffer(key).catch((error: unknown) => {
-            // A per-key command error (WRONGTYPE) is that key's answer; an outage fails all.
-            const typed = typedError(error, 'GET', timeout);
-            if (typed instanceof L2CommandError) return typed;
-            throw typed;
-          }),
-        ),
-      );
-    } else {
-      reply = this.#raw.mgetBuffer(full);
+      return Promise.all(full.map((fullKey) => this.#clusterRead(fullKey)));
     }
-    return engine.send(reply, 'MGET', manyReply, gate) as Promise<RedisReadResult[]>;
+    const gate = engine.gate();
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
+    return engine.send(this.#raw.mgetBuffer(full), 'MGET', manyReply, gate) as Promise<
+      RedisReadResult[]
+    >;
+  }
+
+  /** One key of a Cluster `getMany`: never rejects, a failure is the key's answer. */
+  #clusterRead(fullKey: string): Promise<RedisReadResult> {
+    const engine = this.#engine;
+    const gate = engine.gate(fullKey);
+    const value =
+      gate === REJECT || gate === DOWN
+        ? engine.refuse(gate)
+        : engine.send(this.#raw.getBuffer(fullKey), 'GET', decodeReply, gate);
+    return value.then(
+      (v): RedisReadResult => (v === undefined ? { hit: false } : { hit: true, value: v }),
+      (error: unknown): RedisReadResult => ({
+        hit: false,
+        error: error instanceof Error ? error : new Error(String(error)),
+      }),
+    );
   }
 
   /**
@@ -218,8 +248,8 @@ export class RedisTier {
    * cannot encode. Large values are compressed on the threadpool (`encodeAsync`).
    */
   set(key: string, value: unknown, ttlMs: number): Promise<void> {
-    return this.#encodedWrite(value, ttlMs, (bytes, gate) => {
-      const fullKey = this.prefix + key;
+    const fullKey = this.prefix + key;
+    return this.#encodedWrite(fullKey, value, ttlMs, (bytes, gate) => {
       return this.#engine.send(
         this.#raw.set(fullKey, bytes, 'PX', ttlMs),
         'SET',
@@ -232,14 +262,10 @@ export class RedisTier {
   /** Removes `key` (UNLINK: memory freed in the background); resolves to whether it existed. */
   delete(key: string): Promise<boolean> {
     const engine = this.#engine;
-    const gate = engine.gate();
+    const fullKey = this.prefix + key;
+    const gate = engine.gate(fullKey);
     if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
-    return engine.send(
-      this.#raw.unlink(this.prefix + key),
-      'UNLINK',
-      existedReply,
-      gate,
-    ) as Promise<boolean>;
+    return engine.send(this.#raw.unlink(fullKey), 'UNLINK', existedReply, gate) as Promise<boolean>;
   }
 
   /**
@@ -284,9 +310,9 @@ export class RedisTier {
    */
   deleteVersioned(key: string): Promise<boolean> {
     const engine = this.#engine;
-    const gate = engine.gate();
-    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
     const fullKey = this.prefix + key;
+    const gate = engine.gate(fullKey);
+    if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
     return engine.send(
       runScript(
         this.#raw,
@@ -366,8 +392,8 @@ export class RedisTier {
     lua: LuaScript,
     args: (bytes: Buffer) => Array<string | Buffer | number>,
   ): Promise<boolean> {
-    return this.#encodedWrite(value, ttlMs, (bytes, gate) => {
-      const fullKey = this.prefix + key;
+    const fullKey = this.prefix + key;
+    return this.#encodedWrite(fullKey, value, ttlMs, (bytes, gate) => {
       return this.#engine.send(
         runScript(this.#raw, lua, [fullKey, this.#versionKey(fullKey)], args(bytes)),
         'EVALSHA',
@@ -382,14 +408,15 @@ export class RedisTier {
    * threadpool, then hands the bytes to `send`. Nothing is sent for a bad value or TTL.
    */
   #encodedWrite<T>(
+    fullKey: string,
     value: unknown,
     ttlMs: number,
-    send: (bytes: Buffer, gate: Admission) => Promise<T>,
+    send: (bytes: Buffer, gate: Tracking) => Promise<T>,
   ): Promise<T> {
     const invalid = checkWrite(value, ttlMs);
     if (invalid !== undefined) return Promise.reject(invalid);
     const engine = this.#engine;
-    const gate = engine.gate();
+    const gate = engine.gate(fullKey);
     if (gate === REJECT || gate === DOWN) return engine.refuse(gate);
     let encoded: Promise<Buffer>;
     try {
@@ -401,7 +428,7 @@ export class RedisTier {
       (bytes) => send(bytes, gate),
       (error: unknown) => {
         // Nothing reached Redis: give the probe slot back instead of judging Redis by it.
-        if (gate === PROBE) engine.breaker?.abandon();
+        engine.abandon(gate);
         throw error;
       },
     );
@@ -546,8 +573,9 @@ export class RedisTier {
     state: CircuitState,
     previous: CircuitState,
     settings: { failureThreshold: number; resetTimeout: number },
+    node: string | undefined,
   ): void {
-    const meta = { prefix: this.prefix };
+    const meta = node === undefined ? { prefix: this.prefix } : { prefix: this.prefix, node };
     if (state === 'open') {
       this.#logger.warn(
         previous === 'half-open'
@@ -560,9 +588,13 @@ export class RedisTier {
     } else {
       this.#logger.debug?.('redisTier: circuit half-open; probing Redis', meta);
     }
+    // Listeners see the tier's state: on a Cluster the worst master's, told when it changes.
+    const tierState = this.#engine.circuitState;
+    if (tierState === this.#reportedState) return;
+    this.#reportedState = tierState;
     for (const listener of this.#listeners) {
       try {
-        listener(state);
+        listener(tierState);
       } catch (error) {
         this.#logger.error('redisTier: a circuit listener threw', { error });
       }
@@ -570,11 +602,20 @@ export class RedisTier {
   }
 }
 
+/** `String(value)` that cannot throw: a null-prototype object has no `toString`. */
+function show(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Why a write must not be sent (bad TTL, `undefined` value), or `undefined`. */
 function checkWrite(value: unknown, ttlMs: number): Error | undefined {
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
     return new InvalidTtlError(
-      `ttlMs must be a positive integer number of milliseconds, got ${String(ttlMs)}`,
+      `ttlMs must be a positive integer number of milliseconds, got ${show(ttlMs)}`,
     );
   }
   if (value === undefined) {

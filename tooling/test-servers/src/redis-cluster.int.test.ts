@@ -96,6 +96,52 @@ describe('startRedisCluster', () => {
     expect(await direct(node).cluster('MYID')).toBe(before);
   });
 
+  it('failover(): kills a master, resolves once its replica serves its slots', async () => {
+    const started = await cluster({ masters: 3, replicasPerMaster: 1 });
+    const client = new Cluster(started.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    client.on('error', () => {});
+    clients.push(client);
+    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    const [victim] = await started.masters();
+    // A key that lives on the victim (slot ranges are per master).
+    let key = '';
+    for (let i = 0; key === ''; i++) {
+      const slot = (await client.cluster('KEYSLOT', `k${i}`)) as number;
+      const ranges = await client.cluster('SLOTS');
+      if (
+        ranges.some(
+          ([from, to, owner]) => from <= slot && slot <= to && owner?.[1] === victim!.port,
+        )
+      ) {
+        key = `k${i}`;
+      }
+    }
+    await client.set(key, 'before');
+    // WAIT: the replica has the write before its master dies (replication is asynchronous).
+    expect(await direct(victim!).wait(1, 2000)).toBe(1);
+
+    const result = await started.failover(victim!);
+
+    expect(result.killed).toBe(victim);
+    expect(victim!.pid).toBeUndefined();
+    expect((await direct(result.promoted).role())[0]).toBe('master');
+    expect(await started.masters()).toContain(result.promoted);
+    expect(await started.masters()).not.toContain(victim);
+    expect(await direct(result.promoted).get(key)).toBe('before');
+    expect(result.ms).toBeGreaterThan(0);
+
+    // The old master comes back as a replica of the promoted one.
+    await victim!.restart();
+    await started.untilHealthy();
+    expect((await direct(victim!).role())[0]).toBe('slave');
+  });
+
+  it('failover() refuses a master without replicas', async () => {
+    const started = await cluster();
+    await expect(started.failover(started.nodes[0]!)).rejects.toThrow(/has no replica/);
+    expect(started.nodes[0]!.pid).toBeDefined();
+  });
+
   it('explains how to install redis-cli when it is missing', async () => {
     await expect(startRedisCluster({ redisCliBin: 'tiercache-no-such-cli' })).rejects.toThrow(
       ServerNotFoundError,

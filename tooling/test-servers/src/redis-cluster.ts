@@ -61,10 +61,38 @@ export interface RedisClusterServer extends AsyncDisposable {
   readonly nodes: RedisServer[];
   /** `{ host, port }` of every node, for `new Redis.Cluster(startupNodes)`. */
   readonly startupNodes: { host: string; port: number }[];
+  /** The running nodes that currently report `role:master` (this changes after a failover). */
+  masters(): Promise<RedisServer[]>;
+  /**
+   * Crashes a master (SIGKILL) and resolves once one of its replicas has been promoted:
+   * the replica reports `role:master`, and every running node reports `cluster_state:ok`
+   * and sees the promoted node as a master and the killed one as failed. The killed node
+   * stays down; `restart()` brings it back as a replica of the promoted one (then
+   * {@link RedisClusterServer.untilHealthy}).
+   *
+   * @throws {ServerStartError} `master` is not a running master with a replica, or no
+   *   replica was promoted within `timeout` ms (default 30 000).
+   */
+  failover(master: RedisServer, options?: { timeout?: number }): Promise<ClusterFailover>;
+  /**
+   * Resolves once every running node reports the cluster healthy (as after startup:
+   * every slot covered, every replica's link up) and knows every node.
+   */
+  untilHealthy(options?: { timeout?: number }): Promise<void>;
   /** Stops every node and deletes their directories. Idempotent. */
   stop(): Promise<void>;
   /** Same as {@link RedisClusterServer.stop}. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** What {@link RedisClusterServer.failover} did. */
+export interface ClusterFailover {
+  /** The master that was killed (still down). */
+  readonly killed: RedisServer;
+  /** Its replica, now a master serving the killed node's slots. */
+  readonly promoted: RedisServer;
+  /** Milliseconds from the kill until the cluster reported itself healthy again. */
+  readonly ms: number;
 }
 
 const TOTAL_SLOTS = '16384';
@@ -148,10 +176,6 @@ async function inspectNode(
       ['INFO', 'replication'],
     ],
   );
-  const text = (value: RespValue | undefined): string => {
-    if (value instanceof RespError) throw new Error(value.message);
-    return typeof value === 'string' ? value : '';
-  };
   const cluster = parseInfo(text(clusterInfo));
   const info = parseInfo(text(replication));
   const role = info.get('role');
@@ -177,12 +201,13 @@ async function waitUntilHealthy(
   nodes: readonly RedisServer[],
   password: string | undefined,
   deadline: number,
+  total = nodes.length,
 ): Promise<(string | undefined)[]> {
   let states: NodeState[] = [];
   let lastError: unknown;
   for (;;) {
     try {
-      states = await Promise.all(nodes.map((node) => inspectNode(node, nodes.length, password)));
+      states = await Promise.all(nodes.map((node) => inspectNode(node, total, password)));
       if (states.every((state) => state.ready)) return states.map((state) => state.role);
     } catch (error) {
       lastError = error;
@@ -190,6 +215,118 @@ async function waitUntilHealthy(
     if (Date.now() >= deadline) {
       throw new ServerStartError(
         `Redis Cluster did not become healthy in time:\n${states.map((s) => s.summary).join('\n')}`,
+        { cause: lastError },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+function text(value: RespValue | undefined): string {
+  if (value instanceof RespError) throw new Error(value.message);
+  return typeof value === 'string' ? value : '';
+}
+
+async function roleOf(node: RedisServer, password: string | undefined): Promise<string> {
+  const [reply] = await sendCommands({ host: node.host, port: node.port, password }, [
+    ['INFO', 'replication'],
+  ]);
+  return parseInfo(text(reply)).get('role') ?? '';
+}
+
+async function isRunningMaster(node: RedisServer, password: string | undefined): Promise<boolean> {
+  if (node.pid === undefined) return false;
+  try {
+    return (await roleOf(node, password)) === 'master';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether every running node reports `cluster_state:ok` and sees `promotedId` as a master
+ * and `killedId` as failed (a `fail` flag, not just `fail?`).
+ */
+async function failoverDone(
+  nodes: readonly RedisServer[],
+  promotedId: string,
+  killedId: string,
+  password: string | undefined,
+): Promise<boolean> {
+  const running = nodes.filter((node) => node.pid !== undefined);
+  const views = await Promise.all(
+    running.map((node) =>
+      sendCommands({ host: node.host, port: node.port, password }, [
+        ['CLUSTER', 'INFO'],
+        ['CLUSTER', 'NODES'],
+      ]),
+    ),
+  );
+  return views.every(([info, table]) => {
+    if (parseInfo(text(info)).get('cluster_state') !== 'ok') return false;
+    const flags = new Map(
+      text(table)
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => {
+          const [id = '', , nodeFlags = ''] = line.split(' ');
+          return [id, nodeFlags.split(',')] as const;
+        }),
+    );
+    return (
+      (flags.get(promotedId)?.includes('master') ?? false) &&
+      (flags.get(killedId)?.includes('fail') ?? false)
+    );
+  });
+}
+
+async function failover(
+  nodes: readonly RedisServer[],
+  master: RedisServer,
+  password: string | undefined,
+  timeout: number,
+): Promise<ClusterFailover> {
+  const target = (node: RedisServer) => ({ host: node.host, port: node.port, password });
+  if (!(await isRunningMaster(master, password))) {
+    throw new ServerStartError(`failover: node ${master.port} is not a running master`);
+  }
+  const [killedId] = await sendCommands(target(master), [['CLUSTER', 'MYID']]);
+  const replicas: RedisServer[] = [];
+  for (const node of nodes) {
+    if (node === master || node.pid === undefined) continue;
+    const [reply] = await sendCommands(target(node), [['INFO', 'replication']]);
+    const info = parseInfo(text(reply));
+    if (info.get('role') === 'slave' && info.get('master_port') === String(master.port)) {
+      replicas.push(node);
+    }
+  }
+  if (replicas.length === 0) {
+    throw new ServerStartError(`failover: master ${master.port} has no replica to promote`);
+  }
+  const started = Date.now();
+  const deadline = started + timeout;
+  await master.kill();
+  let promoted: RedisServer | undefined;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (promoted === undefined) {
+        for (const replica of replicas) {
+          if ((await roleOf(replica, password)) === 'master') promoted = replica;
+        }
+      }
+      if (promoted !== undefined) {
+        const [promotedId] = await sendCommands(target(promoted), [['CLUSTER', 'MYID']]);
+        if (await failoverDone(nodes, text(promotedId), text(killedId), password)) {
+          return { killed: master, promoted, ms: Date.now() - started };
+        }
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      throw new ServerStartError(
+        `failover: no replica of ${master.port} was promoted within ${timeout} ms`,
         { cause: lastError },
       );
     }
@@ -260,9 +397,22 @@ export async function startRedisCluster(
   }
 
   const stop = (): Promise<void> => stopAll(nodes);
+  const password = options.password;
   return {
     nodes,
     startupNodes: nodes.map((node) => ({ host: node.host, port: node.port })),
+    async masters() {
+      const flags = await Promise.all(nodes.map((node) => isRunningMaster(node, password)));
+      return nodes.filter((_, index) => flags[index]);
+    },
+    failover: (master, failoverOptions) =>
+      failover(nodes, master, password, failoverOptions?.timeout ?? 30_000),
+    async untilHealthy(healthOptions) {
+      const running = nodes.filter((node) => node.pid !== undefined);
+      const deadline = Date.now() + (healthOptions?.timeout ?? 30_000);
+      // A killed node is still known to the others (flagged failed): count it.
+      await waitUntilHealthy(running, password, deadline, nodes.length);
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };

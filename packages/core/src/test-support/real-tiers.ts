@@ -1,5 +1,5 @@
 // Real-server fixtures for core's integration tests (`*.int.test.ts`): a standalone
-// redis-server or a 3-master Redis Cluster, RedisTier instances on their own connected
+// redis-server or a Redis Cluster (3 masters + 3 replicas), RedisTier instances on their own connected
 // clients (each one stands for another application instance), and CacheManagers over a real
 // memory tier and a real Redis tier. Test-only: not exported from the package.
 import { memoryTier } from '@tiercache/l1';
@@ -54,7 +54,9 @@ export interface RealRedis {
   readonly kind: L2Kind;
   /**
    * Servers a test may kill, pause or restart: the standalone server, or the Cluster's
-   * masters (no replicas: a killed master's slots stay down until it restarts).
+   * masters as the cluster formed. With `replicas: false` a killed master's slots stay down
+   * until it restarts; with replicas, one that stays down past the node timeout (2 s) is
+   * replaced by its replica.
    */
   readonly servers: readonly RedisServer[];
   /** A key prefix no other test of this file uses. */
@@ -94,12 +96,25 @@ function ready(client: Redis | Cluster): Promise<void> {
   });
 }
 
+/** Options of {@link startRealRedis}. */
+export interface StartRealRedisOptions {
+  /**
+   * Cluster only: give each of the 3 masters a replica. Off for tests of a master that is
+   * down with nobody to take over (failover has its own tests).
+   * @default true
+   */
+  replicas?: boolean;
+}
+
 /**
- * Starts a standalone redis-server or a 3-master Redis Cluster. The Cluster runs with
- * `cluster-require-full-coverage no`, so that with one master down the others keep
- * serving their slots (the behaviour a cache deployment wants).
+ * Starts a standalone redis-server or a Redis Cluster of 3 masters and (by default) 3
+ * replicas. The Cluster runs with `cluster-require-full-coverage no`, so that with one
+ * master down the others keep serving their slots (the behaviour a cache deployment wants).
  */
-export async function startRealRedis(kind: L2Kind): Promise<RealRedis> {
+export async function startRealRedis(
+  kind: L2Kind,
+  { replicas = true }: StartRealRedisOptions = {},
+): Promise<RealRedis> {
   let servers: RedisServer[];
   let stopServers: () => Promise<void>;
   let connect: () => Redis | Cluster;
@@ -111,6 +126,7 @@ export async function startRealRedis(kind: L2Kind): Promise<RealRedis> {
   } else {
     const options: StartRedisClusterOptions = {
       masters: 3,
+      replicasPerMaster: replicas ? 1 : 0,
       args: ['--cluster-require-full-coverage', 'no'],
     };
     const cluster = await startRedisCluster(options);
