@@ -143,10 +143,27 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function invalidKey(key: unknown): InvalidKeyError {
-  return new InvalidKeyError(
-    `Invalid cache key: expected a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`,
+/**
+ * A non-empty, well-formed string. A lone surrogate has no UTF-8 form: the Redis client sends
+ * U+FFFD instead, so `'k\ud800'` and `'k\udc00'` would read and overwrite one L2 entry.
+ * (`isWellFormed` is ES2024, in Node since 20; the ES2023 lib typings lack it.)
+ */
+function isKey(key: unknown): key is string {
+  return (
+    typeof key === 'string' &&
+    key !== '' &&
+    (key as string & { isWellFormed(): boolean }).isWellFormed()
   );
+}
+
+function invalidKey(key: unknown): InvalidKeyError {
+  const got =
+    key === ''
+      ? 'an empty string'
+      : typeof key === 'string'
+        ? 'a string with a lone surrogate (no UTF-8 form, so it would share an L2 entry with other keys)'
+        : typeof key;
+  return new InvalidKeyError(`Invalid cache key: expected a non-empty string, got ${got}`);
 }
 
 function toError(error: unknown): Error {
@@ -300,14 +317,14 @@ export class CacheManager {
    * `negativeTtl`. Concurrent calls for one key share one L2 read and one loader call, whose
    * options are the first caller's.
    *
-   * @throws {InvalidKeyError} `key` is not a non-empty string.
+   * @throws {InvalidKeyError} `key` is not a non-empty string, or has a lone surrogate.
    * @throws {InvalidOptionsError} a per-call option is out of range.
    * @throws {LoaderTimeoutError} the loader exceeded `hardTimeout` and no stale value was allowed.
    * @throws {CacheClosedError} after `close()`.
    * Otherwise rejects only with the loader's own error (never with a tier's).
    */
   get<T>(key: string, loader: Loader<T>, options?: GetOptions): Promise<T> {
-    if (typeof key !== 'string' || key === '') return Promise.reject(invalidKey(key));
+    if (!isKey(key)) return Promise.reject(invalidKey(key));
     if (this.closing !== undefined) return Promise.reject(new CacheClosedError());
     if (typeof loader !== 'function') {
       return Promise.reject(
@@ -362,7 +379,7 @@ export class CacheManager {
    * Tier failures are emitted as `tier:error`, not thrown.
    */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    if (!isKey(key)) throw invalidKey(key);
     if (this.closing !== undefined) throw new CacheClosedError();
     if (options !== undefined) {
       const error = checkCallOptions(options);
@@ -396,7 +413,7 @@ export class CacheManager {
     options?: GetOptions,
   ): Promise<Map<string, T>> {
     if (!Array.isArray(keys)) throw new InvalidKeyError('Invalid keys: expected an array');
-    for (const key of keys) if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    for (const key of keys) if (!isKey(key)) throw invalidKey(key);
     if (this.closing !== undefined) throw new CacheClosedError();
     if (loader !== undefined && typeof loader !== 'function') {
       throw new InvalidOptionsError('Invalid argument "loader": expected a function');
@@ -524,7 +541,7 @@ export class CacheManager {
    * level, not thrown (an L2 delete that failed leaves L2 stale until its TTL).
    */
   async delete(key: string): Promise<boolean> {
-    if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    if (!isKey(key)) throw invalidKey(key);
     if (this.closing !== undefined) throw new CacheClosedError();
     this.invalidateInFlight(key);
     // Both deletes are issued before either is awaited, so L1 is already clean when this
@@ -593,7 +610,7 @@ export class CacheManager {
    */
   async deleteMany(keys: readonly string[]): Promise<number> {
     if (!Array.isArray(keys)) throw new InvalidKeyError('Invalid keys: expected an array');
-    for (const key of keys) if (typeof key !== 'string' || key === '') throw invalidKey(key);
+    for (const key of keys) if (!isKey(key)) throw invalidKey(key);
     if (this.closing !== undefined) throw new CacheClosedError();
     const unique = [...new Set(keys)];
     if (unique.length === 0) return 0;

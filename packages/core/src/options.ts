@@ -114,7 +114,8 @@ export interface GetOptions extends SetOptions {
   readonly softTimeout?: number;
   /**
    * Milliseconds after which the loader's `AbortSignal` fires and the load fails with
-   * `LoaderTimeoutError` (a stale value is served instead when one is allowed).
+   * `LoaderTimeoutError` (a stale value is served instead when one is allowed). At most
+   * 2_147_483_647 (setTimeout's limit), like `softTimeout` and the stampede delays.
    * @default the manager's `hardTimeout`
    */
   readonly hardTimeout?: number;
@@ -262,13 +263,19 @@ const tierSchema = z.custom<CacheTier>(
 );
 
 const ms = z.number().positive().finite();
+/**
+ * Longest delay Node's setTimeout honours: above 2^31 − 1 ms it fires after 1 ms (with only a
+ * warning), so a `hardTimeout` of 3e9 would time every load out at once.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+const timerMs = ms.max(MAX_TIMER_MS);
 const earlyRefreshSchema = z.union([z.boolean(), z.strictObject({ beta: ms })]);
 const stampedeSchema = z.union([
   z.boolean(),
   z.strictObject({
-    lockTtl: ms.optional(),
-    waitTimeout: ms.optional(),
-    pollInterval: ms.optional(),
+    lockTtl: timerMs.optional(),
+    waitTimeout: timerMs.optional(),
+    pollInterval: timerMs.optional(),
   }),
 ]);
 
@@ -280,8 +287,10 @@ const optionsSchema = z.strictObject({
   negativeTtl: ms.optional(),
   maxStale: z.number().min(0).finite().optional(),
   // zod 4 numbers reject Infinity, which softTimeout allows ("wait, fail-safe on error").
-  softTimeout: z.union([z.number().min(0), z.literal(Number.POSITIVE_INFINITY)]).optional(),
-  hardTimeout: ms.optional(),
+  softTimeout: z
+    .union([z.number().min(0).max(MAX_TIMER_MS), z.literal(Number.POSITIVE_INFINITY)])
+    .optional(),
+  hardTimeout: timerMs.optional(),
   earlyRefresh: earlyRefreshSchema.optional(),
   locker: z
     .custom<Locker>(
@@ -332,7 +341,8 @@ export function parseManagerOptions(options: unknown): CacheManagerOptions {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   let field = issue?.path.join('.') ?? '';
-  if (issue?.code === 'unrecognized_keys') field = issue.keys.join(', ');
+  // A nested unknown key (`stampede: { lockTTL }`) keeps its parent in the name.
+  if (issue?.code === 'unrecognized_keys') field = [...issue.path, issue.keys.join(', ')].join('.');
   throw new InvalidOptionsError(
     field === ''
       ? `Invalid options: ${issue?.message}`
@@ -348,9 +358,18 @@ export function betaOf(option: EarlyRefreshOption): number {
   return option.beta;
 }
 
+/** `String(value)` that cannot throw: a null-prototype object has no `toString`. */
+function show(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function bad(field: string, expected: string, value: unknown): InvalidOptionsError {
   return new InvalidOptionsError(
-    `Invalid option "${field}": expected ${expected}, got ${String(value)}`,
+    `Invalid option "${field}": expected ${expected}, got ${show(value)}`,
   );
 }
 
@@ -360,6 +379,12 @@ function checkPositive(field: string, v: number | undefined): InvalidOptionsErro
     return undefined;
   }
   return bad(field, 'a positive finite number', v);
+}
+
+/** A delay handed to setTimeout: positive and at most {@link MAX_TIMER_MS}. */
+function checkTimer(field: string, v: number | undefined): InvalidOptionsError | undefined {
+  if (v === undefined || (typeof v === 'number' && v > 0 && v <= MAX_TIMER_MS)) return undefined;
+  return bad(field, `a positive number of milliseconds up to ${MAX_TIMER_MS}`, v);
 }
 
 /**
@@ -372,7 +397,7 @@ export function checkCallOptions(o: GetOptions): InvalidOptionsError | undefined
   const err =
     checkPositive('ttl', o.ttl) ??
     checkPositive('negativeTtl', o.negativeTtl) ??
-    checkPositive('hardTimeout', o.hardTimeout) ??
+    checkTimer('hardTimeout', o.hardTimeout) ??
     checkPositive('l1Ttl', o.l1Ttl);
   if (err !== undefined) return err;
   if (o.tags !== undefined) {
@@ -388,8 +413,15 @@ export function checkCallOptions(o: GetOptions): InvalidOptionsError | undefined
   ) {
     return bad('maxStale', 'a finite number >= 0', maxStale);
   }
-  if (softTimeout !== undefined && !(typeof softTimeout === 'number' && softTimeout >= 0)) {
-    return bad('softTimeout', 'a number >= 0', softTimeout);
+  if (
+    softTimeout !== undefined &&
+    !(
+      typeof softTimeout === 'number' &&
+      softTimeout >= 0 &&
+      (softTimeout <= MAX_TIMER_MS || softTimeout === Number.POSITIVE_INFINITY)
+    )
+  ) {
+    return bad('softTimeout', `a number from 0 to ${MAX_TIMER_MS}, or Infinity`, softTimeout);
   }
   if (earlyRefresh !== undefined && typeof earlyRefresh !== 'boolean') {
     const beta = typeof earlyRefresh === 'object' && earlyRefresh !== null && earlyRefresh.beta;
@@ -408,9 +440,9 @@ export function checkCallOptions(o: GetOptions): InvalidOptionsError | undefined
       return bad('stampede', 'a boolean or an object', stampede);
     }
     return (
-      checkPositive('stampede.lockTtl', stampede.lockTtl) ??
-      checkPositive('stampede.waitTimeout', stampede.waitTimeout) ??
-      checkPositive('stampede.pollInterval', stampede.pollInterval)
+      checkTimer('stampede.lockTtl', stampede.lockTtl) ??
+      checkTimer('stampede.waitTimeout', stampede.waitTimeout) ??
+      checkTimer('stampede.pollInterval', stampede.pollInterval)
     );
   }
   return undefined;

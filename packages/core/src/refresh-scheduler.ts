@@ -229,7 +229,8 @@ const optionsSchema = z.strictObject({
 const jobSchema = z.object({
   key: z.string().min(1),
   load: fnSchema,
-  interval: z.number().positive().finite(),
+  // setTimeout fires after 1 ms for longer delays, which would run the job continuously.
+  interval: z.number().positive().max(2_147_483_647),
   ttl: z.number().positive().finite().optional(),
   set: z.record(z.string(), z.unknown()).optional(),
   runOnStart: z.boolean().optional(),

@@ -155,7 +155,7 @@ export class MemoryTier {
     if (ttlMs !== undefined) {
       if (typeof ttlMs !== 'number' || !(ttlMs > 0) || ttlMs === Number.POSITIVE_INFINITY) {
         throw new InvalidTtlError(
-          `ttl for key "${key}" must be a positive finite number of milliseconds, got ${String(ttlMs)}`,
+          `ttl for key "${key}" must be a positive finite number of milliseconds, got ${show(ttlMs)}`,
         );
       }
       ttl = ttlMs;
@@ -248,7 +248,7 @@ export class MemoryTier {
   on<E extends MemoryTierEventName>(event: E, listener: MemoryTierListener<E>): () => void {
     if (!Object.hasOwn(this.#listeners, event)) {
       throw new InvalidOptionsError(
-        `event: unknown event "${String(event)}"; expected 'evict', 'expire' or 'delete'`,
+        `event: unknown event "${show(event)}"; expected 'evict', 'expire' or 'delete'`,
       );
     }
     if (typeof listener !== 'function') {
@@ -327,6 +327,15 @@ export function memoryTier(options?: MemoryTierOptions): MemoryTier {
   return new MemoryTier(options);
 }
 
+/** `String(value)` that cannot throw: a null-prototype object has no `toString`. */
+function show(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function defaultSize(value: unknown, key: string): number {
   return estimateSize(value) + 16 + 2 * key.length;
 }
@@ -338,7 +347,7 @@ function checkedSize(
     const size = sizeCalculation(value, key);
     if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
       throw new InvalidOptionsError(
-        `options.sizeCalculation: returned ${String(size)} for key "${key}"; expected a finite number >= 0`,
+        `options.sizeCalculation: returned ${show(size)} for key "${key}"; expected a finite number >= 0`,
       );
     }
     // lru-cache requires a positive integer.

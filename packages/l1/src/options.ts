@@ -8,7 +8,9 @@ export type CloneMode = 'none' | 'freeze' | 'structured';
 export interface MemoryTierOptions {
   /**
    * Most entries kept; the least recently used is evicted past it. lru-cache preallocates its
-   * index for this many entries, so keep it realistic.
+   * index for this many entries (about 50 bytes each), so keep it realistic. At most
+   * {@link MAX_ENTRIES} (2^24 = 16,777,216, ≈ 850 MB of index); larger values would exhaust
+   * memory at construction.
    * @default 1000
    */
   max?: number;
@@ -68,6 +70,11 @@ export interface ResolvedMemoryTierOptions {
 }
 
 const DEFAULT_MAX = 1000;
+/**
+ * Largest `max`: lru-cache allocates `max` slots up front, so `2 ** 26` already aborts Node with
+ * an out-of-memory error and `2 ** 27` throws a RangeError from inside lru-cache.
+ */
+export const MAX_ENTRIES = 2 ** 24;
 const DEFAULT_MAX_SIZE = 50 * 1024 * 1024;
 const DEFAULT_TTL = 5 * 60 * 1000;
 
@@ -77,7 +84,7 @@ const fn = <T>() =>
 const positiveInt = z.number().int().positive();
 
 const schema = z.strictObject({
-  max: positiveInt.optional(),
+  max: positiveInt.max(MAX_ENTRIES).optional(),
   maxSize: z.union([positiveInt, z.literal(false)]).optional(),
   maxEntrySize: positiveInt.optional(),
   sizeCalculation: fn<(value: unknown, key: string) => number>().optional(),

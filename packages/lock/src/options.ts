@@ -230,7 +230,9 @@ const retrySchema = z
 const schema = z
   .strictObject({
     client: z.union(
-      [clientSchema, z.array(clientSchema).min(1, 'expected at least one client').readonly()],
+      // No .readonly(): zod freezes the input even when it is invalid, and freezing a typed
+      // array with elements throws a TypeError instead of reporting the field.
+      [clientSchema, z.array(clientSchema).min(1, 'expected at least one client')],
       { error: 'expected an ioredis Redis or Cluster instance, or a non-empty array of them' },
     ),
     prefix: z.string().optional(),
@@ -362,6 +364,15 @@ function invalid(field: string, message: string): InvalidOptionsError {
   return new InvalidOptionsError(`Invalid acquire options: ${field}: ${message}`);
 }
 
+/** `String(value)` that cannot throw: a null-prototype object has no `toString`. */
+function show(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function checkNumber(
   field: string,
   value: unknown,
@@ -377,7 +388,7 @@ function checkNumber(
     (integer && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY)
   ) {
     const kind = integer ? 'an integer' : 'a number';
-    throw invalid(field, `expected ${kind} from ${min} to ${max}, got ${String(value)}`);
+    throw invalid(field, `expected ${kind} from ${min} to ${max}, got ${show(value)}`);
   }
   return value;
 }

@@ -92,7 +92,8 @@ type Listener = (payload: never) => void;
 
 const schema = z.strictObject({
   client: withMethods<RedisInfoClient>('info'),
-  interval: z.number().int().positive().optional(),
+  // setInterval fires every 1 ms for longer delays, which would run INFO continuously.
+  interval: z.number().int().positive().max(2_147_483_647).optional(),
   threshold: z.number().gt(0).max(1).optional(),
   clock: fn<() => number>().optional(),
   timers: withMethods<TimerProvider>('setInterval', 'clearInterval').optional(),

@@ -9,7 +9,8 @@ export function parseOptions<S extends z.ZodType>(schema: S, options: unknown): 
   let field = issue?.path.length ? `options.${issue.path.join('.')}` : 'options';
   let message = issue?.message ?? 'invalid options';
   if (issue?.code === 'unrecognized_keys') {
-    field = `options.${issue.keys[0]}`;
+    // A nested unknown key (`health: { minHitrate }`) keeps its parent in the name.
+    field = ['options', ...issue.path, issue.keys[0]].join('.');
     message = 'unknown option';
   }
   throw new InvalidOptionsError(`${field}: ${message}`, { cause: parsed.error });
