@@ -92,7 +92,17 @@ export class Leaderboards {
    * recomputes it first, and as a last resort serves the last snapshot stored in PostgreSQL.
    */
   async top(period: Period): Promise<Ranked[]> {
-    const live = await this.#readTop(period);
+    let live: Ranked[] | null;
+    try {
+      live = await this.#readTop(period);
+    } catch (error) {
+      // Redis is down or hung: PostgreSQL can rank as well (the query the recompute runs).
+      this.#log.warn('leaderboard unavailable in Redis; ranking from PostgreSQL', {
+        period,
+        error,
+      });
+      return this.#repo.topScores(period);
+    }
     if (live !== null) return live;
     try {
       await this.recompute(period);
@@ -209,7 +219,18 @@ export class Leaderboards {
     }
   }
 
+  /**
+   * Never fails the write it follows (already committed in PostgreSQL): when Redis cannot
+   * apply it, the ranking lags until the next recompute (at most a minute for daily).
+   */
   async #increment(agentId: string, delta: number): Promise<void> {
-    await this.#redis.eval(INCREMENT, 2, zsetKey('daily'), zsetKey('weekly'), delta, agentId);
+    try {
+      await this.#redis.eval(INCREMENT, 2, zsetKey('daily'), zsetKey('weekly'), delta, agentId);
+    } catch (error) {
+      this.#log.warn('leaderboard increment failed; the next recompute catches up', {
+        agentId,
+        error,
+      });
+    }
   }
 }

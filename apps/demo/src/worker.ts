@@ -2,6 +2,7 @@
 // REDIS_URL, PORT and INSTANCE_NAME set (the database is already migrated and seeded).
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
+import { answerProbes } from './probe.js';
 import { onShutdown, serveInstance } from './serve.js';
 
 const name = process.env.INSTANCE_NAME ?? `api-${process.pid}`;
@@ -22,5 +23,7 @@ const { instance, url } = await serveInstance({
 const shutdown = onShutdown(log, () => instance.close());
 // main.ts went away without stopping us (killed): do not outlive it.
 process.once('disconnect', () => shutdown('parent gone'));
+// Heap, handles and listeners on request of the parent (the chaos and soak runs).
+answerProbes(instance);
 log.info(`listening on ${url}`);
 process.send?.({ type: 'ready', url });

@@ -24,20 +24,28 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`);
 
+// UNLINK first: at maxmemory under `noeviction` Redis refuses a script's first command that may
+// grow memory (SET), but once a script has written it lets it finish (it cannot stop half way),
+// and UNLINK is always allowed. These scripts used to start with the version SET, so at
+// maxmemory a delete failed and left the old value in L2 while the bus dropped every L1 copy:
+// every instance read the old value back until its TTL.
+
 /**
  * An explicit set: KEYS[1] key, KEYS[2] version key; ARGV[1] new version, ARGV[2] version ttl
  * ms, ARGV[3] payload, ARGV[4] ttl ms.
  */
-export const SET_VERSIONED = script(`redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+export const SET_VERSIONED = script(`redis.call('UNLINK', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
 return 1`);
 
 /**
  * A delete: KEYS[1] key, KEYS[2] version key; ARGV[1] new version, ARGV[2] version ttl ms.
- * Returns how many keys UNLINK removed (0 or 1).
+ * Returns how many keys UNLINK removed (0 or 1). Works when Redis is out of memory too.
  */
-export const DELETE_VERSIONED = script(`redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return redis.call('UNLINK', KEYS[1])`);
+export const DELETE_VERSIONED = script(`local removed = redis.call('UNLINK', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return removed`);
 
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && error.message.startsWith('NOSCRIPT');

@@ -64,6 +64,34 @@ describe('startPostgres', () => {
   });
 
   describe('embedded', () => {
+    it('restart() ends open sessions, keeps the data and port, and accepts connections again', async () => {
+      const started = await server();
+      await query(
+        started.connectionString,
+        'CREATE TABLE t (v text); INSERT INTO t VALUES ($$kept$$)',
+      );
+      const open = new pg.Client({ connectionString: started.connectionString });
+      const ended = new Promise<string | undefined>((resolve) =>
+        open.on('error', (error) => resolve((error as { code?: string }).code)),
+      );
+      await open.connect();
+
+      await started.restart();
+
+      expect(await ended).toBe('57P01');
+      await open.end().catch(() => {});
+      expect(await query(started.connectionString, 'SELECT v FROM t')).toEqual([{ v: 'kept' }]);
+    });
+
+    it('restart() refuses a server given by URL', async () => {
+      const host = await server({ databaseUrl: '' });
+      const adminUrl = host.connectionString.replace(/\/[^/]+$/, '/postgres');
+      const external = await startPostgres({ databaseUrl: adminUrl });
+
+      await expect(external.restart()).rejects.toThrow(/only an embedded/);
+      await external.stop();
+    });
+
     it('stops its server and deletes its data directory on stop()', async () => {
       const started = await server({ databaseUrl: '' });
       const [{ dir } = { dir: '' }] = await query<{ dir: string }>(

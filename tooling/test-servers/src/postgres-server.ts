@@ -64,6 +64,14 @@ export interface PostgresServer extends AsyncDisposable {
    * its data directory unless persistent. Idempotent.
    */
   stop(): Promise<void>;
+  /**
+   * Stops the embedded server (PostgreSQL's "fast" shutdown: sessions are ended, clients see
+   * `57P01`) and starts it again on the same port and data, resolving once it accepts
+   * connections. For chaos tests.
+   * @throws {Error} the server is not embedded (`DATABASE_URL`), or was stopped.
+   * @throws {ServerStartError} it did not come back within the startup timeout.
+   */
+  restart(): Promise<void>;
   /** Same as {@link PostgresServer.stop}. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -182,6 +190,8 @@ async function useExternalServer(
     password: decodeURIComponent(url.password),
     database,
     stop,
+    restart: () =>
+      Promise.reject(new Error('restart(): only an embedded PostgreSQL can be restarted')),
     [Symbol.asyncDispose]: stop,
   };
 }
@@ -375,7 +385,41 @@ async function startEmbeddedServer(options: StartPostgresOptions): Promise<Postg
     const database = options.database ?? freshDatabaseName();
     await createDatabase(admin, database, options.database !== undefined);
 
+    let stopped = false;
+    const restart = async (): Promise<void> => {
+      if (stopped) throw new Error('restart(): the server was stopped');
+      await stopServer();
+      output = new OutputTail();
+      const server = create(port);
+      internals = server as unknown as EmbeddedInternals;
+      let cancelled = false;
+      const ready = Promise.race([
+        server.start(),
+        pollReady(port, dataDir, Date.now() + (options.startupTimeout ?? 60_000), () => cancelled),
+      ]);
+      const inTime = await settlesWithin(ready, options.startupTimeout ?? 60_000);
+      cancelled = true;
+      const child = internals.process;
+      if (child !== undefined) {
+        untrackPostmaster = trackProcess(child, 'SIGQUIT');
+        child.once('exit', () => untrackPostmaster());
+      }
+      const failure = inTime
+        ? await ready.then(
+            () => undefined,
+            (error: unknown) => error ?? 'exit',
+          )
+        : 'timeout';
+      if (failure !== undefined) {
+        await stopServer();
+        throw new ServerStartError(
+          `PostgreSQL did not restart on port ${port}${describeOutput(output)}`,
+          failure instanceof Error ? { cause: failure } : undefined,
+        );
+      }
+    };
     const stop = once(async () => {
+      stopped = true;
       // A persistent cluster outlives this run: do not let fresh databases pile up in it.
       if (persistent && options.database === undefined) {
         await dropDatabase(admin, database).catch(() => {});
@@ -391,6 +435,7 @@ async function startEmbeddedServer(options: StartPostgresOptions): Promise<Postg
       password: EMBEDDED_PASSWORD,
       database,
       stop,
+      restart,
       [Symbol.asyncDispose]: stop,
     };
   } catch (error) {
