@@ -94,7 +94,7 @@ const CASES = [
   { name: 'circuit breaker off', tier: { circuitBreaker: false as const } },
 ];
 
-describe('CacheManager on a Cluster while a master fails over', () => {
+describe('CacheManager on a Cluster while a master fails over', { timeout: 120_000 }, () => {
   it.each(CASES)(
     'answers every get; L2 hits resume on the promoted replica ($name)',
     async ({ name, tier }) => {

@@ -28,7 +28,7 @@ afterAll(() => {
   for (const client of clients) client.disconnect();
 });
 
-describe('a single-master lock through a Sentinel failover', () => {
+describe('a single-master lock through a Sentinel failover', { timeout: 120_000 }, () => {
   let group: RedisSentinelServer;
   beforeAll(async () => {
     group = await startRedisSentinel({ replicas: 1, sentinels: 3 });
@@ -86,7 +86,7 @@ describe('a single-master lock through a Sentinel failover', () => {
   });
 });
 
-describe('Redlock over 3 independent masters', () => {
+describe('Redlock over 3 independent masters', { timeout: 120_000 }, () => {
   let servers: RedisServer[];
   beforeAll(async () => {
     servers = await Promise.all([startRedis(), startRedis(), startRedis()]);

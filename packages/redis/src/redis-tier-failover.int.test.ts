@@ -37,7 +37,7 @@ afterAll(() => {
   for (const client of clients) client.disconnect();
 });
 
-describe('redisTier on Sentinel through a failover', () => {
+describe('redisTier on Sentinel through a failover', { timeout: 120_000 }, () => {
   let group: RedisSentinelServer;
   beforeAll(async () => {
     group = await startRedisSentinel({ replicas: 1, sentinels: 3 });
@@ -128,7 +128,7 @@ describe('redisTier on Sentinel through a failover', () => {
   });
 });
 
-describe('redisWriteBehind on a Cluster through a failover', () => {
+describe('redisWriteBehind on a Cluster through a failover', { timeout: 120_000 }, () => {
   let cluster: RedisClusterServer;
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });

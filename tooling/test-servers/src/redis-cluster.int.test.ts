@@ -134,7 +134,7 @@ describe('startRedisCluster', () => {
     await victim!.restart();
     await started.untilHealthy();
     expect((await direct(victim!).role())[0]).toBe('slave');
-  });
+  }, 120_000);
 
   it('failover() refuses a master without replicas', async () => {
     const started = await cluster();

@@ -34,7 +34,7 @@ afterEach(async () => {
   await Promise.all(groups.splice(0).map((g) => g.stop()));
 });
 
-describe('startRedisSentinel', () => {
+describe('startRedisSentinel', { timeout: 120_000 }, () => {
   it('starts a master, its replicas and 3 sentinels that agree on the master', async () => {
     const started = await group({ replicas: 2, masterName: 'primary' });
 
