@@ -57,6 +57,9 @@ const FIELDS: Record<string, (v: unknown) => boolean> = {
   tagVersions: opt((v) => has(v, 'get', 'invalidate')),
   // true needs a versioned l2; the fuzzed options have none.
   versionedWrites: opt((v) => v === false),
+  redoFailedDeletes: opt((v) => typeof v === 'boolean' || emptyObject(v)),
+  'redoFailedDeletes.interval': opt(timerMs),
+  'redoFailedDeletes.maxKeys': opt((v) => Number.isSafeInteger(v) && (v as number) > 0),
   matchPattern: opt(isFn),
   clock: opt(isFn),
   random: opt(isFn),

@@ -23,6 +23,7 @@ import { betaOf, checkCallOptions, checkTags, parseManagerOptions } from './opti
 import { Stampede, type StampedeHost, StampedeResult, settleStampede } from './stampede.js';
 import { isTagStamp, type TagStamp, TagState } from './tag-state.js';
 import type { CacheTier, TierReadResult } from './tier.js';
+import { DeleteRedo, REDO_DEFAULTS, type RedoHost, type RedoStats } from './undeleted.js';
 
 /** What a loader receives. */
 export interface LoaderContext<T> {
@@ -82,6 +83,15 @@ interface Prepared {
 
 /** An L2 read in flight for one key (1000 concurrent misses → 1 L2 GET). */
 const NO_ENTRY: Promise<Entry | undefined> = Promise.resolve(undefined);
+
+/**
+ * A `getMany` L2 read in flight: the keys invalidated while it ran (`all`: every key) are
+ * returned to its caller but not put in L1, as for a {@link Lookup}.
+ */
+interface MultiRead {
+  dropped: Set<string> | undefined;
+  all: boolean;
+}
 
 interface Lookup {
   promise: Promise<Entry | undefined>;
@@ -262,9 +272,12 @@ export class CacheManager {
   private readonly stampede: Stampede | undefined;
   private readonly loads = new Map<string, Load>();
   private readonly lookups = new Map<string, Lookup>();
+  private readonly multiReads = new Set<MultiRead>();
   /** Tier writes not awaited by their caller; `close()` waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
   private readonly logState = new Map<string, { until: number; suppressed: number }>();
+  /** `redoFailedDeletes`: keys whose L2 delete or bus message failed, done again. */
+  private readonly redo: DeleteRedo | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: CacheManagerOptions = {}) {
@@ -306,6 +319,24 @@ export class CacheManager {
       o.locker === undefined || this.l2 === undefined
         ? undefined
         : new Stampede(this.stampedeHost(o.locker), o.stampede);
+    const redo = o.redoFailedDeletes ?? true;
+    this.redo =
+      redo === false || (this.l2 === undefined && this.bus === undefined)
+        ? undefined
+        : new DeleteRedo(
+            this.redoHost(),
+            redo === true ? REDO_DEFAULTS : { ...REDO_DEFAULTS, ...redo },
+            this.l2,
+          );
+  }
+
+  /**
+   * `redoFailedDeletes`: how many keys wait for their failed L2 delete (or bus message) to be
+   * redone, how many were redone, and how many were given up past `maxKeys`. All zero when
+   * the option is off.
+   */
+  get redoStats(): RedoStats {
+    return this.redo?.stats ?? { pending: 0, redone: 0, dropped: 0 };
   }
 
   /**
@@ -397,7 +428,7 @@ export class CacheManager {
         ? undefined
         : { tags: await this.readTags(tags), version: undefined };
     await this.store(key, value, options, 0, prepared, true);
-    await this.publish({ type: 'keys', keys: [key] }, key);
+    await this.publishKeys([key], key);
   }
 
   /**
@@ -428,6 +459,7 @@ export class CacheManager {
     const stale = new Map<string, { entry: Entry; tier: string }>();
     let missing = [...new Set(keys)];
 
+    let read: MultiRead | undefined;
     const classify = (key: string, raw: unknown, tier: CacheTier, fillL1: boolean): boolean => {
       if (raw === undefined) return false;
       const entry = toEntry(raw);
@@ -441,7 +473,9 @@ export class CacheManager {
       }
       const now = this.clock();
       if (now >= entry.s) return false;
-      if (fillL1) this.fillL1(key, entry, options, now);
+      if (fillL1 && read !== undefined && !read.all && read.dropped?.has(key) !== true) {
+        this.fillL1(key, entry, options, now);
+      }
       if (now < entry.f) {
         found.set(key, entry.v);
         if (this.events.lists.hit.length !== 0) {
@@ -462,13 +496,19 @@ export class CacheManager {
     ] as const) {
       if (tier === undefined || missing.length === 0) continue;
       let results: TierReadResult[] | undefined;
+      // An invalidation applied while L2 answers must keep what it read out of L1.
+      if (fillL1) {
+        read = { dropped: undefined, all: false };
+        this.multiReads.add(read);
+      }
       try {
         results = await tier.getMany(missing);
+        if (results !== undefined && fillL1) results = await this.dropStaleTagged(results);
       } catch (error) {
         this.tierError(tier, 'getMany', undefined, error);
       }
+      if (read !== undefined) this.multiReads.delete(read);
       if (results === undefined) continue;
-      if (fillL1) results = await this.dropStaleTagged(results);
       const still: string[] = [];
       for (let i = 0; i < missing.length; i++) {
         const key = missing[i] as string;
@@ -538,7 +578,8 @@ export class CacheManager {
    * Removes `key` from L1 and L2. A load of `key` in flight is detached: its waiters still
    * get its result, but it is not written to any tier, and later `get`s start a new load.
    * Resolves to whether a tier held the key. Tier failures are emitted and logged at error
-   * level, not thrown (an L2 delete that failed leaves L2 stale until its TTL).
+   * level, not thrown. An L2 delete that failed would leave L2 stale until its TTL: it is
+   * redone in the background (`redoFailedDeletes`, on by default).
    */
   async delete(key: string): Promise<boolean> {
     if (!isKey(key)) throw invalidKey(key);
@@ -552,7 +593,7 @@ export class CacheManager {
     const b = await inL2;
     // After L2: an instance that drops its L1 entry on this message must not find the old
     // value in L2.
-    await this.publish({ type: 'keys', keys: [key] }, key);
+    await this.publishKeys([key], key);
     return a || b;
   }
 
@@ -595,6 +636,7 @@ export class CacheManager {
     if (this.closing !== undefined) throw new CacheClosedError();
     for (const load of this.loads.values()) load.invalidated = true;
     for (const lookup of this.lookups.values()) lookup.invalidated = true;
+    for (const read of this.multiReads) read.all = true;
     this.loads.clear();
     this.lookups.clear();
     const a = this.tierClear(this.l1);
@@ -625,7 +667,7 @@ export class CacheManager {
         return a || b;
       }),
     );
-    await this.publish({ type: 'keys', keys: unique }, undefined);
+    await this.publishKeys(unique, undefined);
     let count = 0;
     for (const e of existed) if (e) count++;
     return count;
@@ -711,8 +753,10 @@ export class CacheManager {
 
   /**
    * Stops the manager: later calls reject with `CacheClosedError`, loads in flight are
-   * aborted (their results are not stored), pending tier writes are awaited, then every tier
-   * that has a `close()` method is closed. Idempotent.
+   * aborted (their results are not stored), pending tier writes are awaited, failed L2
+   * deletes still pending are redone one last time (`redoFailedDeletes`; bounded by the L2's
+   * and the bus's own timeouts, like the writes; what still fails is logged and given up),
+   * then every tier that has a `close()` method is closed. Idempotent.
    */
   close(): Promise<void> {
     if (this.closing === undefined) this.closing = this.doClose();
@@ -728,6 +772,8 @@ export class CacheManager {
       load.controller.abort(reason);
     }
     await Promise.allSettled([...this.pending]);
+    // Before the tiers close; after the writes, so that none lands after the last redo.
+    await this.redo?.close();
     for (const tier of [this.l1, this.l2]) {
       const close = (tier as { close?: unknown } | undefined)?.close;
       if (tier === undefined || typeof close !== 'function') continue;
@@ -1265,29 +1311,35 @@ export class CacheManager {
       this.l2 === undefined
         ? undefined
         : this.versioned === undefined
-          ? this.tierWrite(this.l2, key, entry, tierTtl)
+          ? this.tierWrite(this.l2, key, entry, tierTtl, explicit)
           : this.versionedWrite(this.versioned, key, entry, tierTtl, prepared, explicit);
     if (a === undefined) return b;
     if (b === undefined) return a;
     return Promise.all([a, b]).then(noop);
   }
 
+  /**
+   * Writes `entry` to `tier`; failures are reported. `explicit`: an L2 write of `set()`,
+   * whose failure leaves the key's previous value in L2 while the bus tells the other
+   * instances to read it from there: remembered, so the key is deleted from L2 again.
+   */
   private tierWrite(
     tier: CacheTier,
     key: string,
     entry: Entry,
     ttlMs: number,
+    explicit = false,
   ): Promise<void> | undefined {
     let r: unknown;
     try {
       r = tier.set(key, entry, ttlMs);
     } catch (error) {
-      this.tierError(tier, 'set', key, error);
+      this.writeFailed(tier, key, error, explicit);
       return undefined;
     }
     if (!isThenable(r)) return undefined;
     const p = Promise.resolve(r).then(noop, (error: unknown) => {
-      this.tierError(tier, 'set', key, error);
+      this.writeFailed(tier, key, error, explicit);
     });
     this.pending.add(p);
     p.then(() => this.pending.delete(p));
@@ -1324,23 +1376,65 @@ export class CacheManager {
 
   /** The L2 half of a delete: with `versionedWrites`, also moves the key's version. */
   private deleteL2(key: string): boolean | Promise<boolean> {
+    const r = this.tryDeleteL2(key);
+    if (typeof r !== 'object') return r === true;
+    return r.then((existed) => existed === true);
+  }
+
+  /**
+   * {@link deleteL2}, telling a failure (`undefined`: reported, and remembered for a redo)
+   * from "did not exist" (`false`).
+   */
+  private tryDeleteL2(key: string): boolean | undefined | Promise<boolean | undefined> {
+    const l2 = this.l2;
+    if (l2 === undefined) return false;
     const versioned = this.versioned;
-    if (versioned === undefined) return this.tierDelete(this.l2, key);
     let r: unknown;
     try {
-      r = versioned.deleteVersioned(key);
+      r = versioned === undefined ? l2.delete(key) : versioned.deleteVersioned(key);
     } catch (error) {
-      this.tierError(versioned, 'delete', key, error);
-      return false;
+      this.l2DeleteFailed(key, error);
+      return undefined;
     }
     if (!isThenable(r)) return r === true;
     return Promise.resolve(r).then(
       (existed) => existed === true,
       (error: unknown) => {
-        this.tierError(versioned, 'delete', key, error);
-        return false;
+        this.l2DeleteFailed(key, error);
+        return undefined;
       },
     );
+  }
+
+  private writeFailed(tier: CacheTier, key: string, error: unknown, explicit: boolean): void {
+    this.tierError(tier, 'set', key, error);
+    if (explicit) this.redo?.deleteFailed(key);
+  }
+
+  private l2DeleteFailed(key: string, error: unknown): void {
+    this.tierError(this.l2 as CacheTier, 'delete', key, error);
+    this.redo?.deleteFailed(key);
+  }
+
+  /** What {@link DeleteRedo} may use of this manager. */
+  private redoHost(): RedoHost {
+    return {
+      events: this.events,
+      deleteL2: (key) => {
+        const r = this.tryDeleteL2(key);
+        if (typeof r !== 'object') return r !== undefined;
+        return r.then((existed) => existed !== undefined);
+      },
+      dropLocal: (key) => {
+        this.invalidateInFlight(key);
+        this.dropL1(key);
+      },
+      publish: (keys) => this.publishMessage({ type: 'keys', keys }, undefined),
+      log: (level, id, message, meta) => {
+        if (level === 'debug') this.logger.debug?.(message, meta);
+        else this.logThrottled(level, id, message, meta);
+      },
+    };
   }
 
   /**
@@ -1368,7 +1462,7 @@ export class CacheManager {
         r = tier.setIfVersion(key, entry, ttlMs, version);
       }
     } catch (error) {
-      this.tierError(tier, 'set', key, error);
+      this.writeFailed(tier, key, error, explicit);
       return undefined;
     }
     const p = Promise.resolve(r).then(
@@ -1376,7 +1470,7 @@ export class CacheManager {
         if (stored === false) this.dropL1(key);
       },
       (error: unknown) => {
-        this.tierError(tier, 'set', key, error);
+        this.writeFailed(tier, key, error, explicit);
       },
     );
     this.pending.add(p);
@@ -1498,12 +1592,27 @@ export class CacheManager {
 
   /** Publishes on the bus (when there is one); a failure is emitted and logged, not thrown. */
   private async publish(message: InvalidationMessage, key: string | undefined): Promise<void> {
+    await this.publishMessage(message, key);
+  }
+
+  /** Publishes a `keys` message; when it fails, the keys are published again later (redo). */
+  private async publishKeys(keys: string[], key: string | undefined): Promise<void> {
+    if (!(await this.publishMessage({ type: 'keys', keys }, key))) this.redo?.publishFailed(keys);
+  }
+
+  /** {@link publish}, resolving to whether the bus accepted the message (`true` without one). */
+  private async publishMessage(
+    message: InvalidationMessage,
+    key: string | undefined,
+  ): Promise<boolean> {
     const bus = this.bus;
-    if (bus === undefined) return;
+    if (bus === undefined) return true;
     try {
       await bus.publish(message);
+      return true;
     } catch (error) {
       this.tierError(BUS, 'publish', key, error);
+      return false;
     }
   }
 
@@ -1544,6 +1653,7 @@ export class CacheManager {
   private clearLocal(): void {
     for (const load of this.loads.values()) load.invalidated = true;
     for (const lookup of this.lookups.values()) lookup.invalidated = true;
+    for (const read of this.multiReads) read.all = true;
     this.loads.clear();
     this.lookups.clear();
     this.tagState.clear();
@@ -1580,6 +1690,8 @@ export class CacheManager {
       lookup.invalidated = true;
       this.lookups.delete(key);
     }
+    // Reads in flight do not list their keys: none of theirs goes to L1.
+    for (const read of this.multiReads) read.all = true;
     if (l1 === undefined) return 0;
     let keys: string[];
     try {
@@ -1608,6 +1720,10 @@ export class CacheManager {
     if (lookup !== undefined) {
       lookup.invalidated = true;
       this.lookups.delete(key);
+    }
+    for (const read of this.multiReads) {
+      if (read.dropped === undefined) read.dropped = new Set([key]);
+      else read.dropped.add(key);
     }
   }
 

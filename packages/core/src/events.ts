@@ -94,6 +94,31 @@ export interface TierErrorEvent {
   readonly error: Error & { readonly code?: string };
 }
 
+/**
+ * `redoFailedDeletes`: keys whose L2 delete (or bus message) had failed were done again.
+ * Once per redo that completed at least one key.
+ */
+export interface RedoDoneEvent {
+  /** Deleted from L2 again, dropped from this L1, and published again. */
+  readonly deleted: readonly string[];
+  /** Only their bus message had failed: published again. */
+  readonly republished: readonly string[];
+  /** Keys still waiting (their delete or message failed again, or failed meanwhile). */
+  readonly pending: number;
+}
+
+/**
+ * `redoFailedDeletes`: `maxKeys` keys were already waiting for a redo, so the one whose
+ * last failure is oldest, `key`, was given up: L2 may serve its old value until its TTL.
+ * Also logged at error level.
+ */
+export interface RedoOverflowEvent {
+  readonly key: string;
+  /** Keys given up so far (the `dropped` of `CacheManager.redoStats`). */
+  readonly dropped: number;
+  readonly maxKeys: number;
+}
+
 /** Every event {@link CacheManager} emits, by name. */
 export interface CacheEvents {
   hit: HitEvent;
@@ -105,6 +130,8 @@ export interface CacheEvents {
   'tier:error': TierErrorEvent;
   'stampede:wait': StampedeWaitEvent;
   'stampede:fallback': StampedeFallbackEvent;
+  'redo:done': RedoDoneEvent;
+  'redo:overflow': RedoOverflowEvent;
 }
 
 /** A listener for event `K`. */
@@ -129,6 +156,8 @@ export class Emitter {
     'tier:error': [],
     'stampede:wait': [],
     'stampede:fallback': [],
+    'redo:done': [],
+    'redo:overflow': [],
   };
 
   constructor(private readonly onListenerError: (event: string, error: unknown) => void) {}

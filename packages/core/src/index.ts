@@ -15,6 +15,8 @@ export type {
   LoadErrorEvent,
   LoadEvent,
   MissEvent,
+  RedoDoneEvent,
+  RedoOverflowEvent,
   RefreshEvent,
   StaleServedEvent,
   StampedeFallbackEvent,
@@ -35,6 +37,8 @@ export type {
   CacheManagerOptions,
   EarlyRefreshOption,
   GetOptions,
+  RedoFailedDeletesOption,
+  RedoFailedDeletesOptions,
   SetOptions,
   StampedeOption,
   StampedeOptions,
@@ -54,6 +58,7 @@ export type {
 } from './refresh-scheduler.js';
 export { defaultTimerProvider, RefreshScheduler } from './refresh-scheduler.js';
 export type { CacheTier, MaybePromise, TierReadResult } from './tier.js';
+export type { RedoStats } from './undeleted.js';
 export type {
   WarmEntriesSpec,
   WarmFailure,

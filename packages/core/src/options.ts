@@ -57,6 +57,25 @@ export interface StampedeOptions {
 /** Stampede protection setting: on/off, or on with some settings changed. */
 export type StampedeOption = boolean | StampedeOptions;
 
+/** Settings of `redoFailedDeletes` (see {@link CacheManagerOptions.redoFailedDeletes}). */
+export interface RedoFailedDeletesOptions {
+  /**
+   * Milliseconds between two redos while keys are pending (no timer runs when none are).
+   * A redo also starts at once when the L2 reports its circuit closed.
+   * @default 1_000
+   */
+  readonly interval?: number;
+  /**
+   * Most keys remembered. Past it the key whose last failure is oldest is given up (emitted as
+   * `redo:overflow`, counted in `redoStats.dropped`, logged at error level), never silently.
+   * @default 10_000
+   */
+  readonly maxKeys?: number;
+}
+
+/** `redoFailedDeletes` setting: on/off, or on with some settings changed. */
+export type RedoFailedDeletesOption = boolean | RedoFailedDeletesOptions;
+
 /** Options of {@link CacheManager.set}, also accepted by `get`/`getMany`/`wrap`. */
 export interface SetOptions {
   /**
@@ -221,6 +240,21 @@ export interface CacheManagerOptions {
    */
   readonly versionedWrites?: boolean;
   /**
+   * Redo the L2 deletes that failed (L2 timed out, its circuit was open, the connection was
+   * down). Such a delete leaves the old value in L2 until its TTL, while the bus makes every
+   * other instance drop its L1 copy and read that old value back from L2. With this on (the
+   * default) each key whose L2 delete failed in `delete`, `invalidate`, `deleteMany` or
+   * `set(key, undefined)`, or whose L2 write failed in `set()`, is remembered and deleted from L2 again (versioned, with
+   * `versionedWrites`), dropped from this L1, and published on the bus again — every
+   * `interval` ms while any is pending, and at once when the L2 reports its circuit closed
+   * (a tier with `on('circuit', state)`, like `redisTier`). Keys whose `keys` bus message
+   * failed (from `set`, `delete`, `deleteMany`) are published again the same way. A redo always
+   * deletes, even when the key was written again since: that costs one miss, never a stale
+   * read. `false` turns it off.
+   * @default true ({ interval: 1_000, maxKeys: 10_000 })
+   */
+  readonly redoFailedDeletes?: RedoFailedDeletesOption;
+  /**
    * Compiles an `invalidatePattern` glob into a key predicate, so that only matching L1
    * entries are dropped (here and on `pattern` bus messages); e.g. `globMatcher` from
    * `@tiercache/keys`. Without it, or with an L1 that cannot list its keys, a pattern
@@ -320,6 +354,18 @@ const optionsSchema = z.strictObject({
     )
     .optional(),
   versionedWrites: z.boolean().optional(),
+  redoFailedDeletes: z
+    .union(
+      [
+        z.boolean(),
+        z.strictObject({
+          interval: timerMs.optional(),
+          maxKeys: z.int().positive().optional(),
+        }),
+      ],
+      { error: 'expected a boolean or { interval?, maxKeys? }' },
+    )
+    .optional(),
   matchPattern: z.custom<PatternMatcher>(isFunction, { message: 'expected a function' }).optional(),
   clock: z.custom<() => number>(isFunction, { message: 'expected a function' }).optional(),
   random: z.custom<() => number>(isFunction, { message: 'expected a function' }).optional(),
@@ -339,7 +385,7 @@ const optionsSchema = z.strictObject({
 export function parseManagerOptions(options: unknown): CacheManagerOptions {
   const result = optionsSchema.safeParse(options ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  const issue = innermost(result.error.issues[0]);
   let field = issue?.path.join('.') ?? '';
   // A nested unknown key (`stampede: { lockTTL }`) keeps its parent in the name.
   if (issue?.code === 'unrecognized_keys') field = [...issue.path, issue.keys.join(', ')].join('.');
@@ -349,6 +395,20 @@ export function parseManagerOptions(options: unknown): CacheManagerOptions {
       : `Invalid option "${field}": ${issue?.message}`,
     { cause: result.error },
   );
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A union (`false` or an object) that failed inside its object branch: that branch's issue,
+ * with the full path, so the message names `redoFailedDeletes.maxKeys`, not just the option.
+ */
+function innermost(issue: Issue | undefined): Issue | undefined {
+  if (issue?.code !== 'invalid_union') return issue;
+  const nested = issue.errors.find((branch) => (branch[0]?.path.length ?? 0) > 0)?.[0];
+  if (nested === undefined) return issue;
+  const inner = innermost(nested) as Issue;
+  return { ...inner, path: [...issue.path, ...inner.path] } as Issue;
 }
 
 /** `0` means "early refresh off"; the number itself is XFetch's beta. */

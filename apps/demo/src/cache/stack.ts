@@ -113,9 +113,21 @@ export function createCacheStack(options: CacheStackOptions): CacheStack {
     }),
     // Never let a stuck query hold a request forever.
     hardTimeout: 10_000,
+    // On by default (every second, and when the L2 circuit closes; at most 10_000 keys): an
+    // invalidation whose L2 delete failed (Redis down or hung, the circuit open) would leave
+    // the old value in L2 for every instance to read back until its TTL (the chaos suite
+    // measured minutes of stale reads after a 5 s Redis pause).
+    redoFailedDeletes: { interval: 1_000, maxKeys: 10_000 },
   });
   metrics.attach(cache);
-  const redelete = redeleteFailedDeletes(cache, l2, log);
+  // Overflows are logged by core at error level; redone deletes are worth a line too.
+  cache.on('redo:done', ({ deleted, republished, pending }) =>
+    log.info('L2 deletes that had failed were done again', {
+      keys: deleted.length,
+      republished: republished.length,
+      pending,
+    }),
+  );
   const agentIds = redisBloom({
     client: redis,
     key: BLOOM_KEY,
@@ -146,63 +158,10 @@ export function createCacheStack(options: CacheStackOptions): CacheStack {
     locks,
     memory,
     async close() {
-      redelete.stop();
       memory.stop();
       metrics.detach();
       await cache.close();
       await bus.close();
-    },
-  };
-}
-
-/** Keys whose L2 delete failed, at most; past that the oldest are given up (their TTL). */
-const MAX_UNDELETED = 10_000;
-const REDELETE_INTERVAL_MS = 1_000;
-
-/**
- * An invalidation whose L2 delete failed (Redis down or hung, the circuit open) leaves the old
- * value in L2 until its TTL, while the bus has every other instance drop its L1 copy and read
- * that old value back from L2 (core documents this; the chaos suite measured minutes of stale
- * reads after a 5 s Redis pause). The failed keys are remembered and deleted again once Redis
- * answers: when the circuit closes, and every second while some are left.
- */
-function redeleteFailedDeletes(cache: CacheManager, l2: RedisTier, log: Logger): { stop(): void } {
-  const undeleted = new Set<string>();
-  let running = false;
-  const retry = async () => {
-    if (running || undeleted.size === 0) return;
-    running = true;
-    try {
-      const keys = [...undeleted];
-      undeleted.clear();
-      // A failure here is reported as a tier error again, which puts the key back.
-      await cache.deleteMany(keys);
-      const done = keys.filter((key) => !undeleted.has(key)).length;
-      if (done > 0) log.info('L2 deletes that had failed were done again', { keys: done });
-    } catch (error) {
-      log.warn('could not redo failed L2 deletes', { error });
-    } finally {
-      running = false;
-    }
-  };
-  const offError = cache.on('tier:error', ({ tier, operation, key }) => {
-    if (tier !== l2.name || operation !== 'delete' || key === undefined) return;
-    if (undeleted.size >= MAX_UNDELETED) {
-      const oldest = undeleted.values().next().value;
-      if (oldest !== undefined) undeleted.delete(oldest);
-    }
-    undeleted.add(key);
-  });
-  const offCircuit = l2.on('circuit', (state) => {
-    if (state === 'closed') void retry();
-  });
-  const timer = setInterval(() => void retry(), REDELETE_INTERVAL_MS);
-  timer.unref();
-  return {
-    stop() {
-      clearInterval(timer);
-      offError();
-      offCircuit();
     },
   };
 }

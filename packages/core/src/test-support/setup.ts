@@ -48,6 +48,8 @@ const ALL: EventName[] = [
   'tier:error',
   'stampede:wait',
   'stampede:fallback',
+  'redo:done',
+  'redo:overflow',
 ];
 
 /**
