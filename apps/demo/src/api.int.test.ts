@@ -302,6 +302,30 @@ describe('writes invalidate what the guide says, on every instance (bus)', () =>
     expect(inL1(b, POLICIES.get('GET_AGENT_STATS').key(id))).toBe(true);
   });
 
+  it('a write reloads what the writing instance was reading: its next read is a hit', async () => {
+    const id = await agentAt(14);
+    const read = POLICIES.get('GET_TASKS').key(id, 'pending');
+    const unread = POLICIES.get('GET_TASKS').key(id, 'completed');
+    await apiA.get(`/api/tasks?agent_id=${id}&status=pending`);
+    expect(inL1(a, read)).toBe(true);
+    expect(inL1(a, unread)).toBe(false);
+    const created = await apiA.post<Task>('/api/tasks', { agent_id: id, title: 'reloaded' });
+    expect(created.status).toBe(201);
+    // The invalidation dropped it before the response; the reload puts it back, unasked.
+    await vi.waitFor(() => expect(inL1(a, read)).toBe(true));
+    const misses: string[] = [];
+    const off = a.stack.cache.on('miss', ({ key }) => misses.push(key));
+    try {
+      const list = await apiA.get<TaskList>(`/api/tasks?agent_id=${id}&status=pending`);
+      expect(list.body.tasks[0]?.id).toBe(created.body.id);
+    } finally {
+      off();
+    }
+    expect(misses).toEqual([]);
+    // Only what was being read: the completed list was not loaded.
+    expect(inL1(a, unread)).toBe(false);
+  });
+
   it('POST /api/tasks for an unknown agent is 404', async () => {
     expect((await apiA.post('/api/tasks', { agent_id: UNKNOWN, title: 't' })).status).toBe(404);
   });

@@ -1,18 +1,19 @@
-import type { Invalidations } from './cache/invalidation.js';
+import type { DomainEvent, DomainEvents, Invalidations } from './cache/invalidation.js';
 import { TAGS } from './cache/invalidation.js';
 import { POLICIES } from './cache/policies.js';
 import type { CacheStack } from './cache/stack.js';
-import type {
-  Agent,
-  AgentStats,
-  AgentStatus,
-  Period,
-  Repository,
-  Session,
-  Task,
-  TaskList,
-  TaskStatus,
-  Vote,
+import {
+  type Agent,
+  type AgentStats,
+  type AgentStatus,
+  type Period,
+  type Repository,
+  type Session,
+  TASK_STATUSES,
+  type Task,
+  type TaskList,
+  type TaskStatus,
+  type Vote,
 } from './db/repository.js';
 import type { Leaderboards, RecomputeResult } from './leaderboard.js';
 import type { Logger } from './log.js';
@@ -88,6 +89,10 @@ export class DemoService {
   async getAgent(id: string, bypass = false): Promise<Agent | null> {
     if (bypass) return this.#repo.getAgent(id);
     if (!(await this.#mightExist(id))) return null;
+    return this.#cachedAgent(id);
+  }
+
+  #cachedAgent(id: string): Promise<Agent | null> {
     return this.#stack.cache.get(GET_AGENT.key(id), () => this.#repo.getAgent(id), {
       policy: GET_AGENT,
       tags: [TAGS.agent(id)],
@@ -97,6 +102,10 @@ export class DemoService {
   async getAgentStats(id: string, bypass = false): Promise<AgentStats | null> {
     if (bypass) return this.#repo.getAgentStats(id);
     if (!(await this.#mightExist(id))) return null;
+    return this.#cachedStats(id);
+  }
+
+  #cachedStats(id: string): Promise<AgentStats | null> {
     return this.#stack.cache.get(GET_AGENT_STATS.key(id), () => this.#repo.getAgentStats(id), {
       policy: GET_AGENT_STATS,
       tags: [TAGS.agent(id)],
@@ -110,6 +119,10 @@ export class DemoService {
   ): Promise<TaskList | null> {
     if (bypass) return this.#repo.listTasks(agentId, status);
     if (!(await this.#mightExist(agentId))) return null;
+    return this.#cachedTasks(agentId, status);
+  }
+
+  #cachedTasks(agentId: string, status: TaskStatus | 'all'): Promise<TaskList | null> {
     return this.#stack.cache.get(
       GET_TASKS.key(agentId, status),
       () => this.#repo.listTasks(agentId, status),
@@ -119,6 +132,10 @@ export class DemoService {
 
   async getTask(id: string, bypass = false): Promise<Task | null> {
     if (bypass) return this.#repo.getTask(id);
+    return this.#cachedTask(id);
+  }
+
+  #cachedTask(id: string): Promise<Task | null> {
     return this.#stack.cache.get(GET_TASK.key(id), () => this.#repo.getTask(id), {
       policy: GET_TASK,
     });
@@ -126,6 +143,10 @@ export class DemoService {
 
   async popularAgents(bypass = false): Promise<readonly Agent[]> {
     if (bypass) return this.#repo.popularAgents();
+    return this.#cachedPopular();
+  }
+
+  #cachedPopular(): Promise<readonly Agent[]> {
     return this.#stack.cache.get(GET_POPULAR_AGENTS.key(), () => this.#repo.popularAgents(), {
       policy: GET_POPULAR_AGENTS,
       tags: [TAGS.leaderboard],
@@ -162,13 +183,7 @@ export class DemoService {
    * its new name at once. Agents deactivated since the last recompute are left out.
    */
   async getLeaderboard(period: Period, bypass = false): Promise<LeaderboardView> {
-    const ranked = bypass
-      ? await this.#repo.topScores(period)
-      : await this.#stack.cache.get(
-          GET_LEADERBOARD.key(period),
-          () => this.#leaderboards.top(period),
-          { policy: GET_LEADERBOARD, tags: [TAGS.leaderboard] },
-        );
+    const ranked = bypass ? await this.#repo.topScores(period) : await this.#cachedRanking(period);
     const agents = await this.#agentsById(
       ranked.map((r) => r.agent_id),
       bypass,
@@ -186,6 +201,14 @@ export class DemoService {
       });
     }
     return { period, entries };
+  }
+
+  #cachedRanking(period: Period) {
+    return this.#stack.cache.get(
+      GET_LEADERBOARD.key(period),
+      () => this.#leaderboards.top(period),
+      { policy: GET_LEADERBOARD, tags: [TAGS.leaderboard] },
+    );
   }
 
   async #agentsById(ids: readonly string[], bypass: boolean): Promise<Map<string, Agent>> {
@@ -206,6 +229,83 @@ export class DemoService {
 
   // ---- writes: PostgreSQL first, then the invalidations of the event -------------------
 
+  /**
+   * Emits `event` (its invalidations: L2, this L1, the other instances' L1 through the bus),
+   * then reloads in the background the entries it invalidated that this instance held in L1 —
+   * entries that are being read, whose next read would otherwise be a miss waiting for
+   * PostgreSQL. A reload is an ordinary cache load started after the delete: it reads what
+   * the write committed, joins nothing older, and with versioned writes its L2 write is
+   * dropped if a later invalidation of the key came first. Other instances read the reloaded
+   * value from L2. A failed reload is logged; the next read loads as usual.
+   */
+  async #emit<E extends DomainEvent>(event: E, payload: DomainEvents[E]): Promise<void> {
+    const l1 = this.#stack.l1;
+    const hot = this.#reloadsAfter(event, payload).filter(([key]) => l1.has(key));
+    await this.#invalidations.emit(event, payload);
+    for (const [key, reload] of hot) {
+      reload().catch((error: unknown) => {
+        this.#log.warn('reload after a write failed; the next read loads it', { key, error });
+      });
+    }
+  }
+
+  /** The entries `event` invalidates that can be reloaded at once, with how to load each. */
+  #reloadsAfter<E extends DomainEvent>(
+    event: E,
+    payload: DomainEvents[E],
+  ): Array<readonly [string, () => Promise<unknown>]> {
+    const agentId = (payload as { agentId?: string }).agentId;
+    const taskId = (payload as { taskId?: string }).taskId;
+    const out: Array<readonly [string, () => Promise<unknown>]> = [];
+    const agent = (id: string) => out.push([GET_AGENT.key(id), () => this.#cachedAgent(id)]);
+    const stats = (id: string) => out.push([GET_AGENT_STATS.key(id), () => this.#cachedStats(id)]);
+    const lists = (id: string) => {
+      for (const status of ['all', ...TASK_STATUSES] as const) {
+        out.push([GET_TASKS.key(id, status), () => this.#cachedTasks(id, status)]);
+      }
+    };
+    const rankings = () => {
+      for (const period of ['daily', 'weekly'] as const) {
+        out.push([GET_LEADERBOARD.key(period), () => this.#cachedRanking(period)]);
+      }
+    };
+    const popular = () => out.push([GET_POPULAR_AGENTS.key(), () => this.#cachedPopular()]);
+    switch (event) {
+      case 'AGENT_UPDATED':
+        if (agentId !== undefined) {
+          agent(agentId);
+          stats(agentId);
+        }
+        popular();
+        break;
+      case 'AGENT_REPUTATION_CHANGED':
+        if (agentId !== undefined) {
+          agent(agentId);
+          stats(agentId);
+        }
+        rankings();
+        popular();
+        break;
+      case 'TASK_CREATED':
+        if (agentId !== undefined) lists(agentId);
+        break;
+      case 'TASK_COMPLETED':
+      case 'TASK_FAILED':
+        if (agentId !== undefined) stats(agentId);
+        break;
+      case 'TASK_STATUS_CHANGED':
+        if (agentId !== undefined) lists(agentId);
+        if (taskId !== undefined) out.push([GET_TASK.key(taskId), () => this.#cachedTask(taskId)]);
+        break;
+      case 'VOTE_SUBMITTED':
+        rankings();
+        break;
+      default:
+        break;
+    }
+    return out;
+  }
+
   async createAgent(input: { name: string; status?: AgentStatus | undefined }): Promise<Agent> {
     const agent = await this.#repo.createAgent(input);
     // Into the shared filter before anyone can be told the id: every instance sees it.
@@ -225,7 +325,7 @@ export class DemoService {
     },
   ): Promise<Agent | null> {
     const agent = await this.#repo.updateAgent(id, patch);
-    if (agent !== null) await this.#invalidations.emit('AGENT_UPDATED', { agentId: id });
+    if (agent !== null) await this.#emit('AGENT_UPDATED', { agentId: id });
     return agent;
   }
 
@@ -233,14 +333,14 @@ export class DemoService {
     const agent = await this.#repo.changeReputation(id, delta);
     if (agent === null) return null;
     await this.#leaderboards.applyReputation(id, delta);
-    await this.#invalidations.emit('AGENT_REPUTATION_CHANGED', { agentId: id });
+    await this.#emit('AGENT_REPUTATION_CHANGED', { agentId: id });
     return agent;
   }
 
   async createTask(agentId: string, title: string): Promise<Task | null> {
     const task = await this.#repo.createTask(agentId, title);
     if (task !== null) {
-      await this.#invalidations.emit('TASK_CREATED', { agentId, taskId: task.id });
+      await this.#emit('TASK_CREATED', { agentId, taskId: task.id });
     }
     return task;
   }
@@ -253,11 +353,8 @@ export class DemoService {
     if (outcome.result === 'finished') {
       const payload = { agentId: outcome.task.agent_id, taskId: id };
       await Promise.all([
-        this.#invalidations.emit(
-          status === 'completed' ? 'TASK_COMPLETED' : 'TASK_FAILED',
-          payload,
-        ),
-        this.#invalidations.emit('TASK_STATUS_CHANGED', payload),
+        this.#emit(status === 'completed' ? 'TASK_COMPLETED' : 'TASK_FAILED', payload),
+        this.#emit('TASK_STATUS_CHANGED', payload),
       ]);
     }
     return outcome;
@@ -267,7 +364,7 @@ export class DemoService {
     const vote = await this.#repo.submitVote(agentId, voter, value);
     if (vote === null) return null;
     await this.#leaderboards.applyVote(agentId, value);
-    await this.#invalidations.emit('VOTE_SUBMITTED', { agentId });
+    await this.#emit('VOTE_SUBMITTED', { agentId });
     return vote;
   }
 

@@ -54,6 +54,24 @@ async function counters(url: string): Promise<CacheCounters> {
   return { hits: m.hits, misses: m.misses, l1Hits: m.l1Hits, l2Hits: m.l2Hits };
 }
 
+/** Misses so far per operation (endpoint), from `/metrics/analysis`. */
+async function missesByOperation(url: string): Promise<Map<string, number>> {
+  const a = (await (await fetch(`${url}/metrics/analysis`)).json()) as Record<
+    string,
+    { misses: number }
+  >;
+  return new Map(Object.entries(a).map(([op, v]) => [op, v.misses]));
+}
+
+/** Where the misses of a phase went: `op n`, most first. */
+function missSplit(before: Map<string, number>, after: Map<string, number>): string {
+  const diff = [...after]
+    .map(([op, n]) => [op, n - (before.get(op) ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .sort((x, y) => y[1] - x[1]);
+  return diff.length === 0 ? 'none' : diff.map(([op, n]) => `${op} ${fmt(n)}`).join(', ');
+}
+
 /** Ids for the workload: from PostgreSQL when we can reach it, else from the API. */
 async function workloadIds(url: string, databaseUrl: string | undefined): Promise<WorkloadIds> {
   if (databaseUrl !== undefined) {
@@ -99,6 +117,7 @@ interface Run {
   readonly reads: Result;
   readonly writes: Result;
   readonly cache: CacheCounters;
+  readonly misses: string;
 }
 
 async function run(url: string, ids: WorkloadIds, bypass: boolean, label: string): Promise<Run> {
@@ -124,13 +143,16 @@ async function run(url: string, ids: WorkloadIds, bypass: boolean, label: string
   log.info(`${label}: warming up for ${warmup} s`);
   await both(warmup);
   const before = await counters(url);
+  const missesBefore = await missesByOperation(url);
   log.info(
     `${label}: measuring for ${duration} s: reads on ${readConnections} connections, ${writeRate} writes/s`,
   );
   const [readResult, writeResult] = await both(duration);
   const after = await counters(url);
+  const misses = missSplit(missesBefore, await missesByOperation(url));
   return {
     label,
+    misses,
     reads: readResult,
     writes: writeResult,
     cache: {
@@ -142,9 +164,24 @@ async function run(url: string, ids: WorkloadIds, bypass: boolean, label: string
   };
 }
 
+/** The endpoint of a workload request, for the per-endpoint latency table. */
+function endpointOf(request: { path?: string }, status: number): string {
+  const path = (request.path ?? '').split('?')[0] ?? '';
+  if (status === 404) return 'unknown id (404)';
+  if (path === '/api/agents/popular') return 'popular agents';
+  if (path.endsWith('/stats')) return 'agent stats';
+  if (path.startsWith('/api/agents/')) return 'agent';
+  if (path.startsWith('/api/tasks')) return 'task list';
+  if (path.startsWith('/api/leaderboard')) return 'leaderboard';
+  if (path.startsWith('/api/sessions/')) return 'session';
+  return path;
+}
+
 interface RateRun {
   readonly reads: OpenLoopResult;
   readonly writes: Result;
+  readonly cache: CacheCounters;
+  readonly misses: string;
 }
 
 /** Seconds of open-loop reads before the measured ones (the cache is warm by then). */
@@ -160,13 +197,16 @@ async function runAtRate(
   bypass: boolean,
   label: string,
   rate: number,
+  /** Instead of the workload's reads, this request every time (the floor measurement). */
+  only?: { method: 'GET'; path: string },
 ): Promise<RateRun> {
   const headers: Record<string, string> = bypass ? { 'x-cache-bypass': '1' } : {};
   const reads = createWorkload(ids, { headers, only: 'reads' });
   const writes = createWorkload(ids, { headers, only: 'writes' });
+  const next = only === undefined ? () => reads.next() : () => only;
   const both = (seconds: number) =>
     Promise.all([
-      openLoop({ url, rate, seconds, next: () => reads.next() }),
+      openLoop({ url, rate, seconds, next, classify: endpointOf }),
       autocannon({
         url,
         connections: WRITE_CONNECTIONS,
@@ -178,8 +218,21 @@ async function runAtRate(
   log.info(`${label}: settling for ${RATE_SETTLE} s`);
   await both(RATE_SETTLE);
   log.info(`${label}: measuring for ${duration} s: reads at ${rate}/s, ${writeRate} writes/s`);
+  const before = await counters(url);
+  const missesBefore = await missesByOperation(url);
   const [readResult, writeResult] = await both(duration);
-  return { reads: readResult, writes: writeResult };
+  const after = await counters(url);
+  return {
+    reads: readResult,
+    writes: writeResult,
+    cache: {
+      hits: after.hits - before.hits,
+      misses: after.misses - before.misses,
+      l1Hits: after.l1Hits - before.l1Hits,
+      l2Hits: after.l2Hits - before.l2Hits,
+    },
+    misses: missSplit(missesBefore, await missesByOperation(url)),
+  };
 }
 
 const pct = (part: number, total: number) =>
@@ -223,6 +276,7 @@ function table(cached: Run, uncached: Run): string {
     ],
     ['cache hit rate', pct(cached.cache.hits, lookups(cached)), 'bypassed', ''],
     ['L1 / L2 / miss', split(cached), '–', ''],
+    ['misses by endpoint', cached.misses, '–', ''],
   ];
   const lines = [
     '| | cached (L1 → L2 → PostgreSQL) | uncached (PostgreSQL) | |',
@@ -251,11 +305,52 @@ function rateTable(rate: number, cached: RateRun, uncached: RateRun): string {
       `${c.errors} / ${cached.writes.errors + cached.writes.timeouts}`,
       `${u.errors} / ${uncached.writes.errors + uncached.writes.timeouts}`,
     ],
+    [
+      'cache misses (of lookups)',
+      `${fmt(cached.cache.misses)} (${pct(cached.cache.misses, cached.cache.hits + cached.cache.misses)})`,
+      'bypassed',
+    ],
+    ['misses by endpoint', cached.misses, '–'],
   ];
   return [
     '| same offered load | cached | uncached |',
     '|---|---:|---:|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+function endpointTable(cached: OpenLoopResult, uncached: OpenLoopResult): string {
+  const other = new Map(uncached.byClass.map((c) => [c.name, c]));
+  const rows = cached.byClass.map((c) => {
+    const u = other.get(c.name);
+    return `| ${c.name} | ${fmt(c.answered)} | ${c.p50} / ${c.p99} ms | ${fmt(c.inSlowest1)} | ${u === undefined ? '–' : `${u.p50} / ${u.p99} ms`} |`;
+  });
+  return [
+    '| endpoint | requests (cached) | cached p50 / p99 | in the slowest 1 % | uncached p50 / p99 |',
+    '|---|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
+/** Shares of the uncached server's saturated read rate at which latency is compared. */
+const LOAD_SHARES = [0.25, 0.5, 0.75, 0.9] as const;
+
+interface SweepPoint {
+  readonly share: number;
+  readonly rate: number;
+  readonly cached: RateRun;
+  readonly uncached: RateRun;
+}
+
+function sweepTable(points: readonly SweepPoint[]): string {
+  const l = (r: OpenLoopResult) => `${r.latency.p50} / ${r.latency.p90} / ${r.latency.p99} ms`;
+  return [
+    '| load | reads/s | cached p50 / p90 / p99 | uncached p50 / p90 / p99 | cached p99 < uncached p50 |',
+    '|---|---:|---:|---:|---|',
+    ...points.map(
+      (p) =>
+        `| ${p.share * 100} % | ${fmt(p.rate)} | ${l(p.cached.reads)} | ${l(p.uncached.reads)} | ${p.cached.reads.latency.p99 < p.uncached.reads.latency.p50 ? 'yes' : 'no'} |`,
+    ),
   ].join('\n');
 }
 
@@ -322,11 +417,25 @@ async function main(): Promise<void> {
     });
     const cached = await run(url, ids, false, 'cached');
     const uncached = await run(url, ids, true, 'uncached');
-    // Latency compared at equal load: half of what the uncached server sustained, a rate both
-    // answer without queueing up, with the same write load.
-    const rate = Math.max(1, Math.round(uncached.reads.requests.average / 2));
-    const cachedAtRate = await runAtRate(url, ids, false, 'cached, fixed rate', rate);
-    const uncachedAtRate = await runAtRate(url, ids, true, 'uncached, fixed rate', rate);
+    // Latency compared at equal offered load, at several shares of what the uncached server
+    // sustained (the same write load throughout). Half is the detailed one.
+    const capacity = uncached.reads.requests.average;
+    const sweep: SweepPoint[] = [];
+    for (const share of LOAD_SHARES) {
+      const at = Math.max(1, Math.round(capacity * share));
+      const c = await runAtRate(url, ids, false, `cached, ${share * 100} % load`, at);
+      const u = await runAtRate(url, ids, true, `uncached, ${share * 100} % load`, at);
+      sweep.push({ share, rate: at, cached: c, uncached: u });
+    }
+    const half = sweep.find((p) => p.share === 0.5) as SweepPoint;
+    // The floor: what the HTTP path alone costs at that rate (the dashboard page, a constant).
+    const floor = await runAtRate(url, ids, false, 'floor (GET /)', half.rate, {
+      method: 'GET',
+      path: '/',
+    });
+    const rate = half.rate;
+    const cachedAtRate = half.cached;
+    const uncachedAtRate = half.uncached;
     const command = `pnpm demo:load ${process.argv.slice(2).join(' ')}`.trim();
     const report = [
       '# Load test: the demo, cached and uncached',
@@ -358,9 +467,29 @@ async function main(): Promise<void> {
       '',
       rateTable(rate, cachedAtRate, uncachedAtRate),
       '',
+      'Per endpoint at that load (cached / uncached): requests, p50 and p99, and how many of the ' +
+        'slowest 1 % of all reads were of that endpoint.',
+      '',
+      endpointTable(cachedAtRate.reads, uncachedAtRate.reads),
+      '',
+      '## From light to heavy load',
+      '',
+      "The same open loop at shares of the uncached server's saturated read rate above.",
+      '',
+      sweepTable(sweep),
+      '',
+      `The floor: \`GET /\` (the dashboard, a constant page: no cache, no database) in the same open ` +
+        `loop at ${fmt(half.rate)}/s with the same writes answered in p50 / p90 / p99 ` +
+        `${floor.reads.latency.p50} / ${floor.reads.latency.p90} / ${floor.reads.latency.p99} ms ` +
+        '(load generator, API, PostgreSQL and Redis on the same cores): no read can be faster.',
+      '',
       '## Goals',
       '',
       ...verdict([cached.reads, uncached.reads], [cachedAtRate.reads, uncachedAtRate.reads]),
+      ...sweep.map(
+        (p) =>
+          `- at ${p.share * 100} % of the uncached capacity (${fmt(p.rate)} reads/s): cached p99 ${p.cached.reads.latency.p99} ms vs uncached p50 ${p.uncached.reads.latency.p50} ms: ${p.cached.reads.latency.p99 < p.uncached.reads.latency.p50 ? 'below' : 'not below'}`,
+      ),
       '',
     ].join('\n');
     process.stdout.write(`\n${report}\n`);

@@ -15,6 +15,15 @@ export interface OpenLoopResult {
   readonly rate: number;
   /** Latency percentiles in ms, from each request's scheduled start to its last byte. */
   readonly latency: { p50: number; p90: number; p99: number; max: number };
+  /** With `classify`: answered requests and their latency per class, most requests first. */
+  readonly byClass: ReadonlyArray<{
+    readonly name: string;
+    readonly answered: number;
+    readonly p50: number;
+    readonly p99: number;
+    /** Requests of this class among the slowest 1 % of all. */
+    readonly inSlowest1: number;
+  }>;
 }
 
 /** The `q` quantile (0–1) of ascending `sorted`, nearest rank; 0 when empty. */
@@ -38,6 +47,8 @@ export async function openLoop(options: {
   next: () => Request;
   /** Upper bound on sockets to the server (requests beyond it queue in the agent). */
   maxSockets?: number;
+  /** Names a request's class (endpoint) from the request and its response status. */
+  classify?: (request: Request, status: number) => string;
 }): Promise<OpenLoopResult> {
   const { rate, seconds } = options;
   const base = new URL(options.url);
@@ -45,6 +56,7 @@ export async function openLoop(options: {
   const total = Math.max(1, Math.round(rate * seconds));
   const interval = 1000 / rate;
   const latencies = new Float64Array(total);
+  const classes: string[] = [];
   let sent = 0;
   let answered = 0;
   let non2xx = 0;
@@ -74,6 +86,9 @@ export async function openLoop(options: {
         res.on('data', () => {});
         res.on('end', () => {
           latencies[answered] = performance.now() - scheduled;
+          if (options.classify !== undefined) {
+            classes[answered] = options.classify(request, res.statusCode ?? 0);
+          }
           answered += 1;
           if ((res.statusCode ?? 0) >= 400) non2xx += 1;
           settle();
@@ -106,8 +121,29 @@ export async function openLoop(options: {
   clearTimeout(timer);
   const elapsed = (performance.now() - start) / 1000;
   agent.destroy();
-  const sorted = latencies.subarray(0, answered).sort();
+  const all = latencies.subarray(0, answered);
+  const sorted = all.slice().sort();
   const round = (ms: number) => Math.round(ms * 10) / 10;
+  const slow = quantile(sorted, 0.99);
+  const perClass = new Map<string, number[]>();
+  for (let i = 0; i < classes.length; i++) {
+    const name = classes[i] as string;
+    const list = perClass.get(name);
+    if (list === undefined) perClass.set(name, [all[i] as number]);
+    else list.push(all[i] as number);
+  }
+  const byClass = [...perClass]
+    .map(([name, list]) => {
+      const ordered = Float64Array.from(list).sort();
+      return {
+        name,
+        answered: list.length,
+        p50: round(quantile(ordered, 0.5)),
+        p99: round(quantile(ordered, 0.99)),
+        inSlowest1: list.filter((ms) => ms > slow).length,
+      };
+    })
+    .sort((a, b) => b.answered - a.answered);
   return {
     sent,
     answered,
@@ -120,5 +156,6 @@ export async function openLoop(options: {
       p99: round(quantile(sorted, 0.99)),
       max: round(quantile(sorted, 1)),
     },
+    byClass,
   };
 }
