@@ -18,6 +18,23 @@ const fenceKey = (p: Period) => `{lbz:${p}}:fence`;
 /** The resource name of a period's recompute lock. */
 export const lockResource = (p: Period) => `leaderboard:${p}`;
 
+/**
+ * How long a read of the ranking waits for Redis before PostgreSQL ranks instead: the L2
+ * tier's command timeout. Without it a hung Redis (SIGSTOP) held every leaderboard read for
+ * the whole pause (the chaos suite's redis-pause p99 of 4 s).
+ */
+export const READ_TOP_TIMEOUT_MS = 250;
+
+/** `promise`, or a rejection after `ms` (the timer does not keep the process alive). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 // Swaps the staged ranking in only if this recompute's fencing token is newer than the one
 // that wrote the live ranking: a holder whose lock expired mid-way cannot overwrite it.
 const SWAP = `
@@ -112,7 +129,16 @@ export class Leaderboards {
         error,
       });
     }
-    return (await this.#readTop(period)) ?? (await this.#repo.savedLeaderboard(period));
+    let after: Ranked[] | null = null;
+    try {
+      after = await this.#readTop(period);
+    } catch (error) {
+      this.#log.warn('leaderboard unreadable after a recompute; serving the stored snapshot', {
+        period,
+        error,
+      });
+    }
+    return after ?? (await this.#repo.savedLeaderboard(period));
   }
 
   /**
@@ -176,11 +202,10 @@ export class Leaderboards {
   }
 
   async #readTop(period: Period): Promise<Ranked[] | null> {
-    const flat = await this.#redis.zrevrange(
-      zsetKey(period),
-      0,
-      LEADERBOARD_SIZE - 1,
-      'WITHSCORES',
+    const flat = await within(
+      this.#redis.zrevrange(zsetKey(period), 0, LEADERBOARD_SIZE - 1, 'WITHSCORES'),
+      READ_TOP_TIMEOUT_MS,
+      `ZREVRANGE of the ${period} leaderboard`,
     );
     if (flat.length === 0) return null;
     const out: Ranked[] = [];

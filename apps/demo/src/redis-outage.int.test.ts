@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { POLICIES } from './cache/policies.js';
 import type { Agent } from './db/repository.js';
 import type { Instance } from './instance.js';
 import type { LeaderboardView } from './service.js';
@@ -75,4 +76,25 @@ it('a rename whose L2 delete was refused (circuit open) is not served stale once
     },
     { timeout: 20_000, interval: 250 },
   );
+});
+
+it('ranks from PostgreSQL, without waiting for the pause to end, while Redis is hung', async () => {
+  // Not cached: the ranking entry is dropped, so the read goes to the sorted set.
+  await instance.stack.cache.delete(POLICIES.get('GET_LEADERBOARD').key('weekly'));
+  fx.redis.pause();
+  let board: Awaited<ReturnType<typeof api.get<LeaderboardView>>>;
+  const started = performance.now();
+  try {
+    board = await api.get<LeaderboardView>('/api/leaderboard?period=weekly');
+  } finally {
+    fx.redis.resume();
+  }
+  const ms = performance.now() - started;
+
+  expect(board.status).toBe(200);
+  expect(board.body.entries.length).toBeGreaterThan(0);
+  // The Redis calls on the way (L2, tag versions, the stampede lock, the sorted set) give up
+  // after 250 ms to 1 s each; before the sorted set read had a timeout, this read waited for
+  // the resume, here until the 10 s hardTimeout failed it.
+  expect(ms).toBeLessThan(5_000);
 });

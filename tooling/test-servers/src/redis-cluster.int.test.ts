@@ -76,6 +76,23 @@ describe('startRedisCluster', () => {
     expect(roles).toEqual(['master', 'master', 'master', 'slave', 'slave', 'slave']);
   });
 
+  it('creates a password-protected Cluster (redis-cli gets the password from its environment)', async () => {
+    const started = await cluster({ password: 's3cret-cluster' });
+    const client = new Cluster(started.startupNodes, {
+      redisOptions: { password: 's3cret-cluster' },
+    });
+    clients.push(client);
+
+    await client.set('k', 'v');
+
+    expect(await client.get('k')).toBe('v');
+    const node = started.nodes[0]!;
+    const unauthenticated = new Redis({ host: node.host, port: node.port, lazyConnect: true });
+    unauthenticated.on('error', () => {});
+    clients.push(unauthenticated);
+    await expect(unauthenticated.cluster('INFO')).rejects.toThrow(/NOAUTH/);
+  });
+
   it('leaves no process behind after stop()', async () => {
     const started = await cluster();
     const pids = started.nodes.map((node) => node.pid!);

@@ -136,10 +136,12 @@ async function createCluster(
     '--cluster-replicas',
     String(replicas),
     '--cluster-yes',
-    ...(options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']),
   ];
+  const env = options.env ?? process.env;
   const cli = await spawnChild(bin, args, {
-    env: options.env ?? process.env,
+    // The password through the environment, not `-a`: arguments are visible to every user
+    // (`ps`), the environment only to the process's own user.
+    env: options.password === undefined ? env : { ...env, REDISCLI_AUTH: options.password },
     // The redis-server package brings redis-cli along, so the same hint applies.
     notFound: redisInstallHint,
   });
