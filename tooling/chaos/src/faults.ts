@@ -124,8 +124,21 @@ export const FAULTS: readonly Fault[] = [
       client.on('error', () => {});
       await client.connect();
       try {
-        await client.query('BEGIN');
-        await client.query('LOCK TABLE agents, tasks, votes IN ACCESS EXCLUSIVE MODE');
+        // NOWAIT, retried: waiting for one table while holding another deadlocked with the
+        // demo's own transactions (PostgreSQL then aborts one of them: this, or a write).
+        for (let attempt = 0; ; attempt++) {
+          await client.query('BEGIN');
+          try {
+            await client.query('LOCK TABLE agents, tasks, votes IN ACCESS EXCLUSIVE MODE NOWAIT');
+            break;
+          } catch (error) {
+            await client.query('ROLLBACK');
+            const code = (error as { code?: string }).code;
+            // 55P03: lock_not_available. Anything else, or never getting them, is a failure.
+            if (code !== '55P03' || attempt >= 500) throw error;
+            await sleep(10);
+          }
+        }
         await client.query('SELECT pg_sleep($1)', [t.pgSlowMs / 1000]);
         await client.query('COMMIT');
       } finally {
