@@ -21,4 +21,14 @@ const brokenFiles = (report.testResults ?? []).filter(
 const failed = (report.numFailedTests ?? 0) + brokenFiles;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+// Vitest also fails a run for errors outside any test (an unhandled rejection, say), which
+// its JSON report does not count (it still says success): the run's exit status, the second
+// argument, tells.
+const vitestStatus = Number(process.argv[3] ?? 0);
+if (vitestStatus !== 0 && failed === 0) {
+  console.log(
+    `Errors outside the tests: vitest exited with ${vitestStatus} (an unhandled rejection or exception; see its output above)`,
+  );
+  process.exit(1);
+}
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -91,16 +91,19 @@ describe('startRedis with ACL users', () => {
   it('never puts a password into a startup error, even when Redis quotes the bad line', async () => {
     // An unknown ACL rule makes Redis print the offending `user` line; a bad maxmemory
     // prints its line next to requirepass.
+    // Both start at once; each rejection is caught at once (awaiting them in turn left the
+    // second one unhandled while the first was awaited, which vitest reports as an error).
     const attempts = [
       startRedis({ users: [{ ...APP_USER, rules: '~app:* +no-such-command' }] }),
       startRedis({ password: 'req-s3cret', args: ['--requirepass', 'req-s3cret', 'extra'] }),
-    ];
-
-    for (const attempt of attempts) {
-      const error = await attempt.then(
+    ].map((attempt) =>
+      attempt.then(
         () => undefined,
         (e: unknown) => e,
-      );
+      ),
+    );
+
+    for (const error of await Promise.all(attempts)) {
       expect(error).toBeInstanceOf(ServerStartError);
       const text = `${(error as Error).message}\n${(error as Error).stack}`;
       expect(text).not.toContain('s3cret');
