@@ -436,6 +436,8 @@ export class CacheManager {
    * keys still missing (keys already loading in this process join those loads). Fresh and
    * allowed-stale values are returned; stale ones are refreshed in one background batch.
    * Without a loader, misses are simply absent. The result lists found keys in `keys` order.
+   * A key invalidated while its L2 read is in flight (a bus message, or this instance's own
+   * `delete`/`set`) is returned but not kept in L1, as with `get`.
    * Early refresh and `softTimeout` do not apply to `getMany`.
    */
   async getMany<T>(
