@@ -10,6 +10,7 @@ import {
   VOTE_WEIGHT,
 } from './db/repository.js';
 import type { Logger } from './log.js';
+import { within } from './within.js';
 
 // One hash tag per period, so the ranking, its staging copy and its fence share a Cluster slot.
 const zsetKey = (p: Period) => `{lbz:${p}}`;
@@ -24,16 +25,6 @@ export const lockResource = (p: Period) => `leaderboard:${p}`;
  * the whole pause (the chaos suite's redis-pause p99 of 4 s).
  */
 export const READ_TOP_TIMEOUT_MS = 250;
-
-/** `promise`, or a rejection after `ms` (the timer does not keep the process alive). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // Swaps the staged ranking in only if this recompute's fencing token is newer than the one
 // that wrote the live ranking: a holder whose lock expired mid-way cannot overwrite it.
@@ -205,7 +196,7 @@ export class Leaderboards {
     const flat = await within(
       this.#redis.zrevrange(zsetKey(period), 0, LEADERBOARD_SIZE - 1, 'WITHSCORES'),
       READ_TOP_TIMEOUT_MS,
-      `ZREVRANGE of the ${period} leaderboard`,
+      `ZREVRANGE of the ${period} leaderboard took more than ${READ_TOP_TIMEOUT_MS} ms`,
     );
     if (flat.length === 0) return null;
     const out: Ranked[] = [];

@@ -1431,7 +1431,7 @@ export class CacheManager {
         this.invalidateInFlight(key);
         this.dropL1(key);
       },
-      publish: (keys) => this.publishMessage({ type: 'keys', keys }, undefined),
+      publish: (keys) => this.publish({ type: 'keys', keys }, undefined),
       log: (level, id, message, meta) => {
         if (level === 'debug') this.logger.debug?.(message, meta);
         else this.logThrottled(level, id, message, meta);
@@ -1592,21 +1592,16 @@ export class CacheManager {
     });
   }
 
-  /** Publishes on the bus (when there is one); a failure is emitted and logged, not thrown. */
-  private async publish(message: InvalidationMessage, key: string | undefined): Promise<void> {
-    await this.publishMessage(message, key);
-  }
-
   /** Publishes a `keys` message; when it fails, the keys are published again later (redo). */
   private async publishKeys(keys: string[], key: string | undefined): Promise<void> {
-    if (!(await this.publishMessage({ type: 'keys', keys }, key))) this.redo?.publishFailed(keys);
+    if (!(await this.publish({ type: 'keys', keys }, key))) this.redo?.publishFailed(keys);
   }
 
-  /** {@link publish}, resolving to whether the bus accepted the message (`true` without one). */
-  private async publishMessage(
-    message: InvalidationMessage,
-    key: string | undefined,
-  ): Promise<boolean> {
+  /**
+   * Publishes on the bus (when there is one); a failure is emitted and logged, not thrown.
+   * Resolves to whether the bus accepted the message (`true` without a bus).
+   */
+  private async publish(message: InvalidationMessage, key: string | undefined): Promise<boolean> {
     const bus = this.bus;
     if (bus === undefined) return true;
     try {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChaosCluster, startCluster } from './cluster.js';
 import { FAULTS, NO_FAULT } from './faults.js';
 import { Ledger } from './load.js';
-import { QUICK } from './runner.js';
+import { QUICK, untilSettled } from './runner.js';
 import { runScenario, type ScenarioOptions, type ScenarioResult } from './scenario.js';
 
 // The bounded chaos suite: two demo processes (apps/demo/src/worker.ts) on one PostgreSQL and
@@ -55,7 +55,7 @@ describe('under a steady mixed load', () => {
       } else {
         expect(r.l2RecoveryMs, detail).not.toBeNull();
       }
-      await sleep(1_000);
+      await untilSettled(cluster);
     });
   }
 });

@@ -49,6 +49,30 @@ export interface ChaosReport {
 }
 
 /**
+ * Before the next baseline: waits until every worker's `GET /health` reports its L2 circuit
+ * closed and PostgreSQL reachable. Gives up after `timeoutMs` (the next baseline then starts
+ * on whatever is left, and its L2 hit rate shows it).
+ */
+export async function untilSettled(cluster: ChaosCluster, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const settled = await Promise.all(
+      cluster.workers.map(async (w) => {
+        try {
+          const res = await fetch(`${w.url}/health`, { signal: AbortSignal.timeout(2_000) });
+          const body = (await res.json()) as { status?: string; circuit?: string };
+          return body.circuit === 'closed' && body.status !== 'down';
+        } catch {
+          return false;
+        }
+      }),
+    );
+    if (settled.every(Boolean)) return;
+    await sleep(100);
+  }
+}
+
+/**
  * Starts a cluster (PostgreSQL, Redis, two demo processes), then injects every fault `runs`
  * times, one at a time (rounds: each fault once, then again), each under its own steady load.
  */
@@ -63,8 +87,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         const result = await runScenario(cluster, ledger, fault, run, scenario);
         results.push(result);
         options.onResult?.(result);
-        // Let the circuit close and the pools settle before the next baseline.
-        await sleep(1_000);
+        await untilSettled(cluster);
       }
     }
     return {

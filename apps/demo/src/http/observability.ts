@@ -1,4 +1,5 @@
 import type { HealthReport, LatencySnapshot } from '@tiercache/metrics';
+import { within } from '../within.js';
 import type { AppDeps } from './app.js';
 
 const started = Date.now();
@@ -72,14 +73,8 @@ interface Probe {
 
 async function probe(check: () => Promise<unknown>, timeoutMs = 1000): Promise<Probe> {
   const t0 = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await within(check(), timeoutMs, `no answer in ${timeoutMs} ms`);
     return { ok: true, latencyMs: round(performance.now() - t0, 2) ?? 0 };
   } catch (error) {
     return {
@@ -87,8 +82,6 @@ async function probe(check: () => Promise<unknown>, timeoutMs = 1000): Promise<P
       latencyMs: round(performance.now() - t0, 2) ?? 0,
       error: error instanceof Error ? error.message : String(error),
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

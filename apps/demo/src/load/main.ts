@@ -132,35 +132,50 @@ async function run(url: string, ids: WorkloadIds, bypass: boolean, label: string
         duration: seconds,
         requests: [{ setupRequest: () => reads.next() }],
       }),
-      autocannon({
-        url,
-        connections: WRITE_CONNECTIONS,
-        overallRate: writeRate,
-        duration: seconds,
-        requests: [{ setupRequest: () => writes.next() }],
-      }),
+      writeLoad(url, writes, seconds),
     ]);
   log.info(`${label}: warming up for ${warmup} s`);
   await both(warmup);
-  const before = await counters(url);
-  const missesBefore = await missesByOperation(url);
   log.info(
     `${label}: measuring for ${duration} s: reads on ${readConnections} connections, ${writeRate} writes/s`,
   );
-  const [readResult, writeResult] = await both(duration);
+  const { result, cache, misses } = await counted(url, () => both(duration));
+  return { label, reads: result[0], writes: result[1], cache, misses };
+}
+
+/** The fixed-rate writes beside every read phase, on connections of their own. */
+function writeLoad(
+  url: string,
+  writes: ReturnType<typeof createWorkload>,
+  seconds: number,
+): Promise<Result> {
+  return autocannon({
+    url,
+    connections: WRITE_CONNECTIONS,
+    overallRate: writeRate,
+    duration: seconds,
+    requests: [{ setupRequest: () => writes.next() }],
+  });
+}
+
+/** Runs `phase`, with what the cache counted meanwhile: its counters and misses by endpoint. */
+async function counted<T>(
+  url: string,
+  phase: () => Promise<T>,
+): Promise<{ result: T; cache: CacheCounters; misses: string }> {
+  const before = await counters(url);
+  const missesBefore = await missesByOperation(url);
+  const result = await phase();
   const after = await counters(url);
-  const misses = missSplit(missesBefore, await missesByOperation(url));
   return {
-    label,
-    misses,
-    reads: readResult,
-    writes: writeResult,
+    result,
     cache: {
       hits: after.hits - before.hits,
       misses: after.misses - before.misses,
       l1Hits: after.l1Hits - before.l1Hits,
       l2Hits: after.l2Hits - before.l2Hits,
     },
+    misses: missSplit(missesBefore, await missesByOperation(url)),
   };
 }
 
@@ -207,32 +222,13 @@ async function runAtRate(
   const both = (seconds: number) =>
     Promise.all([
       openLoop({ url, rate, seconds, next, classify: endpointOf }),
-      autocannon({
-        url,
-        connections: WRITE_CONNECTIONS,
-        overallRate: writeRate,
-        duration: seconds,
-        requests: [{ setupRequest: () => writes.next() }],
-      }),
+      writeLoad(url, writes, seconds),
     ]);
   log.info(`${label}: settling for ${RATE_SETTLE} s`);
   await both(RATE_SETTLE);
   log.info(`${label}: measuring for ${duration} s: reads at ${rate}/s, ${writeRate} writes/s`);
-  const before = await counters(url);
-  const missesBefore = await missesByOperation(url);
-  const [readResult, writeResult] = await both(duration);
-  const after = await counters(url);
-  return {
-    reads: readResult,
-    writes: writeResult,
-    cache: {
-      hits: after.hits - before.hits,
-      misses: after.misses - before.misses,
-      l1Hits: after.l1Hits - before.l1Hits,
-      l2Hits: after.l2Hits - before.l2Hits,
-    },
-    misses: missSplit(missesBefore, await missesByOperation(url)),
-  };
+  const { result, cache, misses } = await counted(url, () => both(duration));
+  return { reads: result[0], writes: result[1], cache, misses };
 }
 
 const pct = (part: number, total: number) =>
