@@ -61,8 +61,15 @@ export const FREE = 4;
 /** What {@link CommandEngine.gate} answers. */
 export type Gate = Admission | typeof DOWN | typeof FREE | NodeTicket;
 
-/** Larger `get` batches are split: one huge MGET would stall Redis for everyone. */
-const MAX_BATCH = 512;
+/**
+ * A `get` batch is sent as soon as it holds this many keys, the rest of the tick's gets at
+ * the end of the tick. Redis then answers the first MGETs while the caller is still issuing
+ * gets and the client decodes them while Redis works on the next, instead of one MGET that
+ * leaves each side idle while the other works. Measured with 64 concurrent gets of ~1 KB
+ * values (tooling/bench's L2 scenario): 16 keys 1.43–1.45× raw ioredis over three runs, one
+ * MGET per tick 1.20–1.30×, 8 keys 1.40–1.43×, 32 keys 1.37×.
+ */
+export const BATCH_KEYS = 16;
 /**
  * Payloads at least this long are decoded with `decodeAsync`, which inflates large
  * compressed bodies on the threadpool; smaller ones decode inline, saving a promise per hit.
@@ -91,7 +98,7 @@ class Call implements Deadline {
   }
 }
 
-/** The `get` calls of one tick, answered by one MGET. */
+/** Up to {@link BATCH_KEYS} `get` calls of one tick, answered by one MGET. */
 class GetBatch implements Deadline {
   deadline = 0;
   next: Deadline | undefined = undefined;
@@ -344,19 +351,23 @@ export class CommandEngine {
     if (!this.#batching)
       return this.send(this.raw.getBuffer(fullKey), 'GET', decodeReply, tracking);
     let batch = this.#batch;
-    if (batch === undefined || batch.keys.length >= MAX_BATCH) {
+    if (batch === undefined) {
       batch = new GetBatch(this);
       this.#batch = batch;
       this.#deadlines.add(batch);
       process.nextTick(flushBatch, this, batch);
     }
     if (tracking === PROBE) batch.tracking = PROBE;
-    batch.keys.push(fullKey);
-    const { resolves, rejects } = batch;
-    return new Promise((resolve, reject) => {
+    const { keys, resolves, rejects } = batch;
+    keys.push(fullKey);
+    const value = new Promise((resolve, reject) => {
       resolves.push(resolve);
       rejects.push(reject);
     });
+    // Full: sent now (the reply cannot arrive before this call returns); its nextTick
+    // flush then finds it sent.
+    if (keys.length >= BATCH_KEYS) this.flush(batch);
+    return value;
   }
 
   /** Sends the open batch now (close() calls this so queued gets precede QUIT). */

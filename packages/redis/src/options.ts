@@ -71,8 +71,9 @@ export interface RedisTierOptions {
    */
   circuitBreaker?: RedisCircuitBreakerOptions | false;
   /**
-   * Coalesce `get` calls made in the same tick into one `MGET` (standalone Redis only; on
-   * a Cluster each `get` is a `GET` and ioredis auto-pipelining groups them per node).
+   * Coalesce `get` calls made in the same tick into `MGET`s, each sent as soon as it holds
+   * 16 keys, the last at the end of the tick (standalone Redis only; on a Cluster each `get`
+   * is a `GET` and ioredis auto-pipelining groups them per node).
    * @default true
    */
   batch?: boolean;

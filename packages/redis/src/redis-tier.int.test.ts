@@ -93,6 +93,30 @@ describe('redisTier on standalone Redis', () => {
     client.disconnect();
   });
 
+  it('sends a batch as soon as it holds 16 keys and the rest at the end of the tick', async () => {
+    const client = new Redis({ ...server.options(), enableAutoPipelining: true });
+    const t = redisTier({ client, prefix: 'batch16:' });
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    for (const [i, key] of keys.entries()) if (i % 3 !== 0) await t.set(key, i, HOUR);
+    const mget = vi.spyOn(client, 'mgetBuffer');
+    const reads: Promise<unknown>[] = [];
+    const sentBefore: number[] = [];
+    for (const key of keys) {
+      reads.push(t.get(key));
+      sentBefore.push(mget.mock.calls.length);
+    }
+    // Sent during the loop: after the 16th and the 32nd get, not before.
+    expect(sentBefore[14]).toBe(0);
+    expect(sentBefore[15]).toBe(1);
+    expect(sentBefore[31]).toBe(2);
+    expect(sentBefore[39]).toBe(2);
+    const values = await Promise.all(reads);
+    expect(values).toEqual(keys.map((_, i) => (i % 3 === 0 ? undefined : i)));
+    expect(mget.mock.calls.map(([batch]) => (batch as string[]).length)).toEqual([16, 16, 8]);
+    await t.clear();
+    client.disconnect();
+  });
+
   it('sends each get alone with batch: false', async () => {
     const client = new Redis(server.options());
     const t = redisTier({ client, prefix: 'nobatch:', batch: false });
