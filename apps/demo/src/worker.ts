@@ -21,8 +21,12 @@ const { instance, url } = await serveInstance({
   log,
 });
 const shutdown = onShutdown(log, () => instance.close());
-// main.ts went away without stopping us (killed): do not outlive it.
-process.once('disconnect', () => shutdown('parent gone'));
+// main.ts went away without stopping us (killed): do not outlive it. A warning, so that the
+// reason shows even with DEMO_QUIET (the chaos runs keep warnings and errors only).
+process.once('disconnect', () => {
+  log.warn('the IPC channel to the parent closed');
+  shutdown('parent gone');
+});
 // Heap, handles and listeners on request of the parent (the chaos and soak runs).
 answerProbes(instance);
 log.info(`listening on ${url}`);

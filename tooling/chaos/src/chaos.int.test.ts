@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChaosCluster, startCluster } from './cluster.js';
@@ -35,6 +36,8 @@ describe('under a steady mixed load', () => {
       const r = await runScenario(cluster, ledger, fault, 1, OPTIONS);
 
       const detail = describeResult(r);
+      // No worker process ended (a crash, or its parent link lost).
+      expect(r.workerExits, detail).toEqual([]);
       // Reads that PostgreSQL could answer never fail (PG down: only while it is down).
       expect(r.failedReadsPgUp, detail).toBe(0);
       expect(r.reads, detail).toBeGreaterThan(200);
@@ -87,5 +90,24 @@ describe('the checks can fail', () => {
     expect(r.staleReads).toBeGreaterThan(0);
     expect(r.staleAfter).toBe(victims.length * cluster.workers.length);
     expect(lost).toBe(1);
+  });
+
+  it('reports a worker that ended on its own, with its last lines', {
+    timeout: 30_000,
+  }, async () => {
+    // Run last: the cluster has one worker less afterwards.
+    const victim = cluster.workers.at(-1) as (typeof cluster.workers)[number];
+    expect(victim.exited).toBeUndefined();
+    const gone = new Promise((resolve) => {
+      (victim as unknown as { child: ChildProcess }).child.once('exit', resolve);
+    });
+    process.kill(victim.pid, 'SIGKILL');
+    await gone;
+
+    expect(victim.exited).toMatch(new RegExp(`^${victim.name} exited \\(SIGKILL\\)`));
+    expect(victim.exited).toContain('its last lines:');
+    expect(cluster.workers.filter((w) => w !== victim).every((w) => w.exited === undefined)).toBe(
+      true,
+    );
   });
 });

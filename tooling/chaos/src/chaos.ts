@@ -25,9 +25,15 @@ const report = await runChaos({
     process.stderr.write(
       `  ${r.fault}#${r.run}: fault ${r.faultMs} ms, reads ${r.reads} (failed ${r.failedReads}, PG up ${r.failedReadsPgUp}), ` +
         `writes ${r.writes} (failed ${r.failedWrites}), max read ${r.maxReadMs} ms, L2 ${r.l2Before?.toFixed(2)} → back in ${r.l2RecoveryMs} ms, ` +
-        `stale ${r.staleReads}/${r.staleAfter} after, lost ${r.lostWrites}/${r.checkedWrites}${r.topErrors.length > 0 ? `\n      ${r.topErrors.join('\n      ')}` : ''}\n`,
+        `stale ${r.staleReads}/${r.staleAfter} after, lost ${r.lostWrites}/${r.checkedWrites}${r.topErrors.length > 0 ? `\n      ${r.topErrors.join('\n      ')}` : ''}\n` +
+        r.workerExits.map((exit) => `  ${exit}\n`).join(''),
     ),
 });
+const exits = report.results.flatMap((r) => r.workerExits);
+if (exits.length > 0) {
+  process.stderr.write('chaos: a worker exited; the run stopped after that scenario\n');
+  process.exitCode = 1;
+}
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 const table = chaosTable(report.results);
 const notes = failureNotes(report.results);

@@ -35,6 +35,11 @@ export interface DemoWorker {
   outputTail(): string;
   /** Warning and error lines written since start. */
   readonly errorLines: number;
+  /**
+   * Set if the process ended before {@link ChaosCluster.stop}: its exit code or signal and
+   * its last lines (a crash would otherwise show only as requests it did not answer).
+   */
+  readonly exited: string | undefined;
 }
 
 /** Options of {@link startCluster}. */
@@ -93,6 +98,7 @@ function startWorker(
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  let exited: string | undefined;
   let nextId = 0;
   const pending = new Map<number, (report: ProbeReport) => void>();
   child.on('message', (m: { type?: string; id?: number }) => {
@@ -105,6 +111,12 @@ function startWorker(
     child.on('message', (m: { type?: string; url?: string }) => {
       if (m.type !== 'ready' || typeof m.url !== 'string') return;
       child.off('exit', onExit);
+      child.once('exit', (code, signal) => {
+        if (stopping.has(child)) return;
+        exited =
+          `${name} exited (${signal ?? `code ${code}`}) at ${new Date().toISOString()}; ` +
+          `its last lines:\n${tail.join('\n')}`;
+      });
       const url = m.url;
       resolve({
         name,
@@ -112,6 +124,9 @@ function startWorker(
         pid: child.pid ?? 0,
         get errorLines() {
           return errorLines;
+        },
+        get exited() {
+          return exited;
         },
         outputTail: () => tail.join('\n'),
         probe(probeOptions = {}) {
@@ -141,7 +156,11 @@ function startWorker(
   });
 }
 
+/** Children being stopped on purpose: their exit is not reported as a crash. */
+const stopping = new WeakSet<ChildProcess>();
+
 function stopChild(child: ChildProcess): Promise<void> {
+  stopping.add(child);
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

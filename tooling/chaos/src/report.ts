@@ -60,6 +60,10 @@ export function failureNotes(results: readonly ScenarioResult[]): string[] {
     if (r.staleExamples.length > 0) {
       notes.push(`${r.fault}#${r.run} stale reads: ${r.staleExamples.join('; ')}`);
     }
+    for (const exit of r.workerExits) {
+      const [summary, ...lines] = exit.split('\n');
+      notes.push(`${r.fault}#${r.run}: ${summary}\n\n  \`\`\`\n  ${lines.join('\n  ')}\n  \`\`\``);
+    }
   }
   return notes;
 }

@@ -82,11 +82,13 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const results: ScenarioResult[] = [];
   try {
     const ledger = await Ledger.fromDatabase(cluster.pg);
-    for (let run = 1; run <= (options.runs ?? 1); run++) {
+    rounds: for (let run = 1; run <= (options.runs ?? 1); run++) {
       for (const fault of options.faults ?? FAULTS) {
         const result = await runScenario(cluster, ledger, fault, run, scenario);
         results.push(result);
         options.onResult?.(result);
+        // A worker is gone: every later scenario would measure the crash, not its fault.
+        if (result.workerExits.length > 0) break rounds;
         await untilSettled(cluster);
       }
     }

@@ -58,6 +58,8 @@ export interface ScenarioResult {
   readonly topErrors: readonly string[];
   /** The first stale reads, timed from the start of the fault (for diagnosis). */
   readonly staleExamples: readonly string[];
+  /** Workers that ended by now without being stopped: how, and their last lines. */
+  readonly workerExits: readonly string[];
 }
 
 interface CounterSample {
@@ -243,5 +245,6 @@ export async function runScenario(
           `${r.agent.slice(0, 8)} on worker ${r.worker} at ${Math.round(r.at - faultStart)} ms: ` +
           `seq ${r.returned} < ${r.expected}, newer acked ${Math.round(r.ageMs)} ms before`,
       ),
+    workerExits: cluster.workers.flatMap((w) => (w.exited === undefined ? [] : [w.exited])),
   };
 }
