@@ -99,7 +99,7 @@ describe('the checks can fail', () => {
     const victim = cluster.workers.at(-1) as (typeof cluster.workers)[number];
     expect(victim.exited).toBeUndefined();
     const gone = new Promise((resolve) => {
-      (victim as unknown as { child: ChildProcess }).child.once('exit', resolve);
+      (victim as unknown as { child: ChildProcess }).child.once('close', resolve);
     });
     process.kill(victim.pid, 'SIGKILL');
     await gone;

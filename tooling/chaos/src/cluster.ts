@@ -111,7 +111,8 @@ function startWorker(
     child.on('message', (m: { type?: string; url?: string }) => {
       if (m.type !== 'ready' || typeof m.url !== 'string') return;
       child.off('exit', onExit);
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': a crash's stack may still be in the pipes when 'exit' fires.
+      child.once('close', (code, signal) => {
         if (stopping.has(child)) return;
         exited =
           `${name} exited (${signal ?? `code ${code}`}) at ${new Date().toISOString()}; ` +
