@@ -65,9 +65,10 @@ export type Gate = Admission | typeof DOWN | typeof FREE | NodeTicket;
  * A `get` batch is sent as soon as it holds this many keys, the rest of the tick's gets at
  * the end of the tick. Redis then answers the first MGETs while the caller is still issuing
  * gets and the client decodes them while Redis works on the next, instead of one MGET that
- * leaves each side idle while the other works. Measured with 64 concurrent gets of ~1 KB
- * values (tooling/bench's L2 scenario): 16 keys 1.43–1.45× raw ioredis over three runs, one
- * MGET per tick 1.20–1.30×, 8 keys 1.40–1.43×, 32 keys 1.37×.
+ * leaves each side idle while the other works. Measured with tooling/bench's L2 scenario
+ * alone (64 concurrent gets of ~1 KB values), this constant changed between runs: 16 keys
+ * 1.43–1.45× raw ioredis (3 runs), 8 keys 1.40–1.43× (2), 32 keys 1.37× (1), one MGET per
+ * tick 1.20–1.35× (8). `pnpm bench`: 1.37–1.49× (4 runs), against 1.19–1.31× (3) before.
  */
 export const BATCH_KEYS = 16;
 /**
